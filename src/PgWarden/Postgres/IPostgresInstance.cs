@@ -1,0 +1,53 @@
+namespace PgWarden.Postgres;
+
+public enum StopMode { Smart, Fast, Immediate }
+
+/// <summary>How this node should run: as the primary, or as a standby of an upstream.</summary>
+public sealed record RecoveryTarget(string Host, int Port, string? SlotName);
+
+/// <summary>
+/// One local PostgreSQL server: its files, its process and its SQL. Everything that touches PostgreSQL goes
+/// through here, so the HA loop stays a gatherer and an executor.
+/// </summary>
+public interface IPostgresInstance
+{
+    DataDirectoryInfo InspectDataDirectory();
+
+    /// <summary>True when a postmaster for our data directory is alive (postmaster.pid + signal 0).</summary>
+    bool IsPostmasterAlive();
+
+    /// <summary>One round of SQL on a fresh or pooled local connection; null when the server does not answer.</summary>
+    Task<PostgresProbe?> ProbeAsync(CancellationToken ct);
+
+    /// <summary>initdb with bootstrap.initdb options and the superuser password, then the config files.</summary>
+    Task InitDbAsync(CancellationToken ct);
+
+    /// <summary>Set the superuser password, create the replication and rewind roles and bootstrap.users.</summary>
+    Task PostBootstrapAsync(CancellationToken ct);
+
+    /// <summary>pg_basebackup from the given host into the (empty) data directory.</summary>
+    Task CloneAsync(string host, int port, CancellationToken ct);
+
+    /// <summary>
+    /// Write postgresql.conf, pg_hba.conf and the recovery settings for the role: target null = primary
+    /// (standby.signal removed), else standby of target. Dynamic parameters come from the DCS config.
+    /// Returns true if anything on disk changed.
+    /// </summary>
+    Task<bool> WriteConfigurationAsync(RecoveryTarget? target, Config.DynamicConfig dynamic, CancellationToken ct);
+
+    /// <summary>Start the postmaster and wait until it accepts connections or the timeout passes.</summary>
+    Task<bool> StartAsync(TimeSpan timeout, CancellationToken ct);
+
+    /// <summary>Bounded stop: the given mode, then immediate, then SIGKILL of the postmaster.</summary>
+    Task StopAsync(StopMode mode, TimeSpan timeout, CancellationToken ct);
+
+    Task<bool> PromoteAsync(TimeSpan timeout, CancellationToken ct);
+
+    Task ReloadAsync(CancellationToken ct);
+
+    /// <summary>On a primary: physical slots for the given names exist; other physical slots are dropped.</summary>
+    Task SyncReplicationSlotsAsync(IReadOnlyCollection<string> slotNames, CancellationToken ct);
+
+    /// <summary>The data directory's timeline history (from pg_wal/*.history) for the history key.</summary>
+    Task<IReadOnlyList<(int Timeline, long SwitchLsn, string Reason)>> ReadTimelineHistoryAsync(int timeline, CancellationToken ct);
+}

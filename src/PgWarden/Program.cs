@@ -1,0 +1,1 @@
+return await PgWarden.Cli.Run(args);
