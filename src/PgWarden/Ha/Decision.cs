@@ -1,0 +1,40 @@
+namespace PgWarden.Ha;
+
+/// <summary>The one thing an HA cycle does. The executor turns it into PostgreSQL and DCS operations.</summary>
+public enum HaAction
+{
+    /// <summary>Nothing to change (a steady state, or waiting for someone else).</summary>
+    Nothing,
+    /// <summary>The DCS cannot be read; keep PostgreSQL as it is (replicas) and retry.</summary>
+    WaitForDcs,
+    /// <summary>The DCS cannot be read and we run a writable primary: stop accepting writes before the lock can expire.</summary>
+    DemoteOffline,
+    /// <summary>Try to create the initialize key; the winner runs initdb and becomes the leader.</summary>
+    RaceForBootstrap,
+    /// <summary>Empty data directory and a running member to copy: pg_basebackup from Target.</summary>
+    CloneFromMember,
+    /// <summary>The data directory belongs to another cluster: refuse to touch it and stop the agent.</summary>
+    FatalSystemIdMismatch,
+    /// <summary>Data but no initialize key and no leader: publish our system identifier as the cluster's.</summary>
+    ClaimInitialize,
+    /// <summary>We hold the lock and PostgreSQL is down: start it as the primary.</summary>
+    StartAsPrimary,
+    /// <summary>PostgreSQL is down: start it as a standby of Target (null: no upstream yet).</summary>
+    StartAsReplica,
+    /// <summary>We are the running primary with the lock: renew it and publish status.</summary>
+    RenewLock,
+    /// <summary>We hold the lock but run as a standby: promote.</summary>
+    Promote,
+    /// <summary>No leader and we are the healthiest eligible node: take the lock by compare-and-set, then promote.</summary>
+    AcquireLock,
+    /// <summary>We run as a standby: make sure we stream from Target (re-point primary_conninfo if needed).</summary>
+    Follow,
+    /// <summary>We run a primary but someone else holds the lock: stop at once and come back as its standby.</summary>
+    DemoteToReplica,
+}
+
+/// <summary>An action plus the human-readable reason that the loop logs once per cycle.</summary>
+public sealed record Decision(HaAction Action, string Reason, string? Target = null)
+{
+    public override string ToString() => Target is null ? $"{Action}: {Reason}" : $"{Action}({Target}): {Reason}";
+}

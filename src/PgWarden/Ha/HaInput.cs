@@ -1,0 +1,35 @@
+using PgWarden.Config;
+using PgWarden.Dcs;
+using PgWarden.Postgres;
+
+namespace PgWarden.Ha;
+
+/// <summary>
+/// Everything one HA decision depends on, gathered before deciding: what the DCS says, what the local
+/// PostgreSQL says, what the peers answered, our own settings and the time. No I/O happens after this is built.
+/// </summary>
+public sealed record HaInput
+{
+    public required string Name { get; init; }
+    public MemberTags Tags { get; init; } = MemberTags.Empty;
+    /// <summary>The local configuration has a bootstrap section (only such nodes may run initdb).</summary>
+    public bool CanBootstrap { get; init; } = true;
+    /// <summary>null when the DCS could not be read this cycle.</summary>
+    public ClusterView? View { get; init; }
+    public DynamicConfig Dynamic { get; init; } = DynamicConfig.Default;
+    public required DataDirectoryInfo DataDir { get; init; }
+    public bool PostmasterAlive { get; init; }
+    /// <summary>null when PostgreSQL is not running or did not answer.</summary>
+    public PostgresProbe? Probe { get; init; }
+    /// <summary>What the other members' REST APIs answered (only gathered when a leader race may happen).</summary>
+    public IReadOnlyList<PeerStatus> Peers { get; init; } = [];
+    public DateTimeOffset Now { get; init; }
+    /// <summary>When we last acquired or renewed the lock (monotonic bookkeeping kept by the loop).</summary>
+    public DateTimeOffset? LastLeaderRenewal { get; init; }
+}
+
+/// <summary>A peer's answer to GET /patroni during a leader race (Reachable false when it did not answer in time).</summary>
+public sealed record PeerStatus(string Name, bool Reachable, bool IsPrimary, long WalPosition, bool NoFailover, int FailoverPriority)
+{
+    public static PeerStatus Unreachable(string name) => new(name, false, false, 0, false, 0);
+}

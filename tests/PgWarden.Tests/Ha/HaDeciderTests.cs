@@ -1,0 +1,138 @@
+using System.Text.Json.Nodes;
+using PgWarden.Config;
+using PgWarden.Dcs;
+using PgWarden.Ha;
+using PgWarden.Postgres;
+
+namespace PgWarden.Tests.Ha;
+
+/// <summary>One row per decision rule: a named situation and the action (and target) it must lead to.</summary>
+public sealed class HaDeciderTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 22, 4, 0, 0, TimeSpan.Zero);
+    private const string Sysid = "7710836552808695120";
+
+    private static readonly DataDirectoryInfo Empty = new() { HasData = false };
+    private static readonly DataDirectoryInfo PrimaryData = new() { HasData = true, SystemIdentifier = Sysid, ClusterState = "in production" };
+    private static readonly DataDirectoryInfo PrimaryShutDown = new() { HasData = true, SystemIdentifier = Sysid, ClusterState = "shut down" };
+    private static readonly DataDirectoryInfo StandbyData = new() { HasData = true, SystemIdentifier = Sysid, ClusterState = "in archive recovery", IsStandbyConfigured = true };
+    private static readonly DataDirectoryInfo ForeignData = new() { HasData = true, SystemIdentifier = "1234567890123456789", ClusterState = "shut down" };
+
+    private static readonly PostgresProbe Primary = new() { InRecovery = false, ServerVersion = 150018, Timeline = 1, WalFlushLsn = 5000 };
+    private static readonly PostgresProbe Standby = new() { InRecovery = true, ServerVersion = 150018, Timeline = 1, ReceiveLsn = 5000, ReplayLsn = 5000, ReplicationState = "streaming" };
+    private static readonly PostgresProbe LaggingStandby = Standby with { ReceiveLsn = 100, ReplayLsn = 100 };
+
+    private static Member RunningMember(string name, bool clonefrom = false) => new(name, new MemberData
+    {
+        ConnUrl = $"postgres://127.0.0.{10 + name[^1] - '0'}:5432/postgres",
+        ApiUrl = $"http://127.0.0.{10 + name[^1] - '0'}:8008/patroni",
+        State = "running",
+        Role = "replica",
+        Tags = clonefrom ? new JsonObject { ["clonefrom"] = true } : null,
+    }, 1, 1);
+
+    private static ClusterView View(string? leader = null, string? initialize = Sysid, bool paused = false, long? optime = null, IReadOnlyList<HistoryEntry>? history = null, params Member[] members) => new()
+    {
+        Initialize = initialize,
+        Leader = leader is null ? null : new LeaderKey(leader, 10, 99),
+        Members = members.Length > 0 ? members : [RunningMember("node1"), RunningMember("node2"), RunningMember("node3")],
+        Config = new VersionedConfig(new DynamicConfig { Pause = paused }, 5, "{}"),
+        Status = optime is null ? null : new ClusterStatus(optime, new Dictionary<string, long>()),
+        History = history,
+    };
+
+    private static HaInput Input(ClusterView? view, DataDirectoryInfo data, PostgresProbe? probe = null, bool alive = true,
+        IReadOnlyList<PeerStatus>? peers = null, MemberTags? tags = null, bool canBootstrap = true) => new()
+    {
+        Name = "node1",
+        View = view,
+        DataDir = data,
+        PostmasterAlive = probe is not null || (alive && data.HasData && probe is not null),
+        Probe = probe,
+        Peers = peers ?? [],
+        Tags = tags ?? MemberTags.Empty,
+        CanBootstrap = canBootstrap,
+        Now = Now,
+    };
+
+    private static MemberTags Tags(string json) =>
+        new(JsonNode.Parse(json)!.AsObject().ToDictionary(kv => kv.Key, kv => kv.Value?.DeepClone()));
+
+    public static TheoryData<string, HaInput, HaAction, string?> Rules() => new()
+    {
+        // DCS unreachable
+        { "dcs down, running primary: demote before the lock can expire", Input(null, PrimaryData, Primary), HaAction.DemoteOffline, null },
+        { "dcs down, replica: keep running, take no lock", Input(null, StandbyData, Standby), HaAction.WaitForDcs, null },
+        { "dcs down, postgres stopped: never start a primary", Input(null, PrimaryShutDown, null, alive: false), HaAction.WaitForDcs, null },
+        // empty data directory
+        { "empty cluster: race for bootstrap", Input(View(initialize: null, members: RunningMember("node2")), Empty, alive: false), HaAction.RaceForBootstrap, null },
+        { "empty cluster, no bootstrap section: wait", Input(View(initialize: null), Empty, alive: false, canBootstrap: false), HaAction.Nothing, null },
+        { "empty cluster, nofailover: wait", Input(View(initialize: null), Empty, alive: false, tags: Tags("""{"nofailover":true}""")), HaAction.Nothing, null },
+        { "bootstrap under way: wait for the leader", Input(View(initialize: ""), Empty, alive: false), HaAction.Nothing, null },
+        { "leader running: clone from it", Input(View(leader: "node2"), Empty, alive: false), HaAction.CloneFromMember, "node2" },
+        { "clonefrom member preferred over the leader", Input(View("node2", members: [RunningMember("node1"), RunningMember("node2"), RunningMember("node3", clonefrom: true)]), Empty, alive: false), HaAction.CloneFromMember, "node3" },
+        { "initialized but no leader: nothing to clone from", Input(View(), Empty, alive: false), HaAction.Nothing, null },
+        // data directory checks
+        { "foreign data directory is refused", Input(View("node2"), ForeignData, alive: false), HaAction.FatalSystemIdMismatch, null },
+        { "data without initialize key: claim it", Input(View(initialize: null), PrimaryShutDown, alive: false), HaAction.ClaimInitialize, null },
+        // postgres stopped
+        { "lock holder, primary data: start as primary", Input(View("node1"), PrimaryShutDown, alive: false), HaAction.StartAsPrimary, null },
+        { "lock holder, standby data: start as standby first", Input(View("node1"), StandbyData, alive: false), HaAction.StartAsReplica, null },
+        { "other leader: start as its standby", Input(View("node2"), StandbyData, alive: false), HaAction.StartAsReplica, "node2" },
+        { "replicatefrom: start streaming from that member", Input(View("node2"), StandbyData, alive: false, tags: Tags("""{"replicatefrom":"node3"}""")), HaAction.StartAsReplica, "node3" },
+        { "no leader: start as standby without upstream", Input(View(), StandbyData, alive: false), HaAction.StartAsReplica, null },
+        { "paused: do not start postgres", Input(View("node2", paused: true), StandbyData, alive: false), HaAction.Nothing, null },
+        // running primary
+        { "primary with lock: renew", Input(View("node1"), PrimaryData, Primary), HaAction.RenewLock, null },
+        { "primary without lock, other leader: demote", Input(View("node2"), PrimaryData, Primary), HaAction.DemoteToReplica, "node2" },
+        { "primary without lock, paused: leave it", Input(View("node2", paused: true), PrimaryData, Primary), HaAction.Nothing, null },
+        { "primary, no leader: take the lock", Input(View(), PrimaryData, Primary), HaAction.AcquireLock, null },
+        { "stale primary behind the cluster timeline: demote", Input(View(history: [new HistoryEntry(1, 100, "no recovery target specified", null, "node2")]), PrimaryData, Primary), HaAction.DemoteToReplica, null },
+        // running standby
+        { "standby holding the lock: promote", Input(View("node1"), StandbyData, Standby), HaAction.Promote, null },
+        { "standby with a leader: follow it", Input(View("node2"), StandbyData, Standby), HaAction.Follow, "node2" },
+        { "standby, no leader, healthiest: acquire", Input(View(), StandbyData, Standby, peers: [new PeerStatus("node2", true, false, 4000, false, 1)]), HaAction.AcquireLock, null },
+        { "standby, no leader, unreachable peers do not block", Input(View(), StandbyData, Standby, peers: [PeerStatus.Unreachable("node2")]), HaAction.AcquireLock, null },
+        { "standby, no leader, a peer is ahead: follow nobody", Input(View(), StandbyData, Standby, peers: [new PeerStatus("node2", true, false, 6000, false, 1)]), HaAction.Follow, null },
+        { "standby, no leader, the old primary still runs: do not race", Input(View(), StandbyData, Standby, peers: [new PeerStatus("node2", true, true, 5000, false, 1)]), HaAction.Follow, null },
+        { "standby, no leader, nofailover peer ahead does not block", Input(View(), StandbyData, Standby, peers: [new PeerStatus("node2", true, false, 6000, true, 0)]), HaAction.AcquireLock, null },
+        { "equal position, higher failover_priority wins", Input(View(), StandbyData, Standby, peers: [new PeerStatus("node2", true, false, 5000, false, 5)]), HaAction.Follow, null },
+        { "lag beyond maximum_lag_on_failover: not eligible", Input(View(optime: 5_000_000), StandbyData, LaggingStandby), HaAction.Follow, null },
+        { "nofailover standby never races", Input(View(), StandbyData, Standby, tags: Tags("""{"nofailover":true}""")), HaAction.Follow, null },
+        { "paused: no automatic failover", Input(View(paused: true), StandbyData, Standby), HaAction.Nothing, null },
+    };
+
+    [Theory]
+    [MemberData(nameof(Rules))]
+    public void Decides(string situation, HaInput input, HaAction expected, string? target)
+    {
+        var decision = HaDecider.Decide(input);
+        Assert.True(expected == decision.Action, $"{situation}: expected {expected}, got {decision}");
+        Assert.Equal(target, decision.Target);
+        Assert.False(string.IsNullOrWhiteSpace(decision.Reason));
+    }
+
+    [Fact]
+    public void Steady_state_reasons_read_like_patroni()
+    {
+        Assert.Equal("no action. I am (node1), the leader with the lock",
+            HaDecider.Decide(Input(View("node1"), PrimaryData, Primary)).Reason);
+        Assert.Equal("no action. I am (node1), a secondary, and following a leader (node2)",
+            HaDecider.Decide(Input(View("node2"), StandbyData, Standby)).Reason);
+    }
+
+    [Fact]
+    public void Lag_refusal_names_the_measured_lag_and_the_limit()
+    {
+        var reason = HaDecider.Decide(Input(View(optime: 5_000_000), StandbyData, LaggingStandby)).Reason;
+        Assert.Contains("lag 4999900 bytes > maximum_lag_on_failover 1048576", reason);
+    }
+
+    [Fact]
+    public void Mismatch_names_both_system_identifiers()
+    {
+        var reason = HaDecider.Decide(Input(View("node2"), ForeignData, alive: false)).Reason;
+        Assert.Contains("1234567890123456789", reason);
+        Assert.Contains(Sysid, reason);
+    }
+}
