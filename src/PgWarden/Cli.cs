@@ -1,11 +1,24 @@
+using System.CommandLine;
+using PgWarden.Ctl;
+
 namespace PgWarden;
 
-/// <summary>The single entry point: agent, control commands and the lab share one executable.</summary>
+/// <summary>
+/// The single entry point: the agent, the control commands (like patronictl) and the lab share one executable.
+/// Patroni's positional form `pgwarden FILE` starts the agent too.
+/// </summary>
 public static class Cli
 {
-    public static Task<int> Run(string[] args)
+    public static async Task<int> Run(string[] args)
     {
-        Console.Error.WriteLine("pgwarden: not wired yet");
-        return Task.FromResult(2);
+        if (args.Length == 1 && !args[0].StartsWith('-') && (File.Exists(args[0]) || Directory.Exists(args[0])))
+            args = ["agent", args[0]];
+
+        var root = new RootCommand("PgWarden: high availability for PostgreSQL, wire-compatible with Patroni.");
+        root.Subcommands.Add(AgentCommand.Create());
+        root.Subcommands.Add(ValidateConfigCommand.Create());
+        foreach (var command in CtlCommands.Create()) root.Subcommands.Add(command);
+        root.Subcommands.Add(Lab.LabCommand.Create());
+        return await root.Parse(args).InvokeAsync();
     }
 }

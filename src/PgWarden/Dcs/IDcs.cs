@@ -47,6 +47,9 @@ public interface IDcs : IAsyncDisposable
     /// </summary>
     Task<bool> WaitForChangeAsync(TimeSpan timeout, CancellationToken ct);
 
+    /// <summary>Apply the dynamic timings (lease TTL, request budget) after the config key changed.</summary>
+    void Configure(int ttl, int loopWait, int retryTimeout);
+
     /// <summary>Drop and re-grant our lease (used when ttl changes).</summary>
     Task ResetSessionAsync(CancellationToken ct);
 

@@ -3,7 +3,13 @@ namespace PgWarden.Postgres;
 public enum StopMode { Smart, Fast, Immediate }
 
 /// <summary>How this node should run: as the primary, or as a standby of an upstream.</summary>
-public sealed record RecoveryTarget(string Host, int Port, string? SlotName);
+public sealed record RecoveryTarget(string Host, int Port, string? SlotName)
+{
+    /// <summary>A standby with no upstream yet (no leader, or the DCS is unreachable): read-only, not streaming.</summary>
+    public static readonly RecoveryTarget NoUpstream = new("", 0, null);
+
+    public bool HasUpstream => Host.Length > 0;
+}
 
 /// <summary>
 /// One local PostgreSQL server: its files, its process and its SQL. Everything that touches PostgreSQL goes
@@ -25,8 +31,11 @@ public interface IPostgresInstance
     /// <summary>Set the superuser password, create the replication and rewind roles and bootstrap.users.</summary>
     Task PostBootstrapAsync(CancellationToken ct);
 
-    /// <summary>pg_basebackup from the given host into the (empty) data directory.</summary>
-    Task CloneAsync(string host, int port, CancellationToken ct);
+    /// <summary>
+    /// pg_basebackup from the given host into the (empty) data directory. With a slot name the physical slot is
+    /// created on the source first (pg_basebackup --create-slot), so the replica's slot exists before it streams.
+    /// </summary>
+    Task CloneAsync(string host, int port, string? slotName, CancellationToken ct);
 
     /// <summary>
     /// Write postgresql.conf, pg_hba.conf and the recovery settings for the role: target null = primary

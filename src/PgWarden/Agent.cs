@@ -1,0 +1,93 @@
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using PgWarden.Api;
+using PgWarden.Config;
+using PgWarden.Dcs;
+using PgWarden.Ha;
+using PgWarden.Postgres;
+
+namespace PgWarden;
+
+/// <summary>
+/// The composition root of one node's agent: the DCS client, the local PostgreSQL, the fast postmaster probe,
+/// the REST API and the HA loop, started together and stopped in order.
+/// </summary>
+public sealed class Agent : IAsyncDisposable
+{
+    private readonly AgentConfig _config;
+    private readonly ILogger _log;
+    private readonly IDcs _dcs;
+    private readonly RestApiServer _api;
+    private readonly PostmasterMonitor _monitor;
+    private readonly HaLoop _loop;
+    private readonly HttpClient _peerHttp;
+
+    private Agent(AgentConfig config, ILoggerFactory loggers, TimeProvider time)
+    {
+        _config = config;
+        _log = loggers.CreateLogger("PgWarden.Agent");
+        var warnings = new List<string>();
+        var dynamic = config.Bootstrap?.DcsJson is { } json && JsonNode.Parse(json) is JsonObject o
+            ? DynamicConfigParser.Parse(o, warnings)
+            : DynamicConfig.Default;
+        foreach (var w in warnings) _log.LogWarning("bootstrap.dcs: {Warning}", w);
+
+        _dcs = DcsFactory.ForAgent(config, dynamic, time, loggers);
+        var pg = new PostgresInstance(config, loggers.CreateLogger("PgWarden.Postgres"), time);
+        var health = new PostmasterHealth();
+        var board = new NodeStatusBoard(new NodeStatus { Scope = config.Scope, Name = config.Name, Tags = config.Tags, Dynamic = dynamic });
+        _monitor = new PostmasterMonitor(config, health, time, loggers.CreateLogger("PgWarden.Postgres.Monitor"));
+        _monitor.PostmasterDied += board.RequestWake;
+        _api = new RestApiServer(config, board, health, _dcs, time, loggers);
+        _peerHttp = new HttpClient(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(2) })
+        {
+            Timeout = TimeSpan.FromSeconds(3),
+        };
+        _loop = new HaLoop(config, _dcs, pg, new PeerProber(_peerHttp), board, time, loggers.CreateLogger<HaLoop>(), dynamic);
+    }
+
+    public static Task<Agent> CreateAsync(AgentConfig config, ILoggerFactory loggers, TimeProvider time, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        return Task.FromResult(new Agent(config, loggers, time));
+    }
+
+    public async Task<int> RunAsync(CancellationToken ct)
+    {
+        try
+        {
+            await _api.StartAsync(ct);
+        }
+        catch (Exception e) when (e is IOException or SocketException or InvalidOperationException)
+        {
+            _log.LogCritical("cannot serve the REST API on restapi.listen {Listen}: {Message}", _config.RestApi.Listen, e.Message);
+            return 1;
+        }
+        _log.LogInformation("PgWarden {Version} agent for member {Name} of cluster {Scope}; REST API on {Listen}",
+            AgentVersion.Current, _config.Name, _config.Scope, _config.RestApi.Listen);
+
+        using var monitorStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var monitor = _monitor.RunAsync(monitorStop.Token);
+        int exitCode;
+        try
+        {
+            exitCode = await _loop.RunAsync(ct);
+        }
+        finally
+        {
+            await monitorStop.CancelAsync();
+            try { await monitor; } catch (OperationCanceledException) { }
+            await _api.StopAsync(CancellationToken.None);
+        }
+        _log.LogInformation("agent stopped (exit code {ExitCode})", exitCode);
+        return exitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _api.DisposeAsync();
+        await _dcs.DisposeAsync();
+        _peerHttp.Dispose();
+    }
+}

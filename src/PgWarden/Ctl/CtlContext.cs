@@ -1,0 +1,95 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using PgWarden.Config;
+using PgWarden.Dcs;
+
+namespace PgWarden.Ctl;
+
+/// <summary>
+/// What a control command needs: the cluster name and a DCS client, from the same YAML file as the agent (or a
+/// patronictl.yaml that only has scope and a DCS section), or from --dcs-url.
+/// </summary>
+public sealed record CtlContext(string? Scope, string Namespace, EtcdConfig Etcd, CtlConfig? Ctl)
+{
+    public const string DefaultConfigPath = "~/.config/patroni/patronictl.yaml";
+
+    public static CtlContext Load(string? configPath, string? dcsUrl)
+    {
+        configPath ??= Environment.GetEnvironmentVariable("PATRONICTL_CONFIG_FILE");
+        var explicitFile = configPath is not null;
+        configPath ??= DefaultConfigPath.Replace("~", Environment.GetEnvironmentVariable("HOME") ?? "/root", StringComparison.Ordinal);
+        dcsUrl ??= Environment.GetEnvironmentVariable("DCS_URL");
+
+        string? scope = null;
+        var ns = "/service/";
+        EtcdConfig? etcd = null;
+        CtlConfig? ctl = null;
+        if (File.Exists(configPath) || Directory.Exists(configPath))
+        {
+            try
+            {
+                var config = ConfigLoader.Load(configPath, new Dictionary<string, string?>(), new List<string>());
+                (scope, ns, etcd, ctl) = (config.Scope, config.Namespace, config.Etcd3, config.Ctl);
+            }
+            catch (ConfigException)
+            {
+                // A patronictl.yaml holds only what the CLI needs: read just that.
+                var node = YamlJson.FromYaml(File.ReadAllText(configPath)) as JsonObject ?? [];
+                scope = node["scope"]?.ToString();
+                ns = "/" + (node["namespace"]?.ToString() ?? "service").Trim('/') + "/";
+                etcd = EtcdFromJson(node["etcd3"] as JsonObject);
+            }
+        }
+        else if (explicitFile)
+        {
+            throw new ConfigException("config", $"config file {configPath} does not exist");
+        }
+
+        if (dcsUrl is not null) (etcd, ns) = ParseDcsUrl(dcsUrl, ns);
+        if (etcd is null)
+            throw new ConfigException("etcd3", "no DCS is configured: give -c FILE with an etcd3 section, or --dcs-url etcd3://host:2379");
+        return new CtlContext(scope, ns, etcd, ctl);
+    }
+
+    /// <summary>--dcs-url [etcd3://]host[:port][/namespace] (patronictl's form).</summary>
+    internal static (EtcdConfig, string) ParseDcsUrl(string url, string ns)
+    {
+        var withScheme = url.Contains("://", StringComparison.Ordinal) ? url : "etcd3://" + url;
+        if (!Uri.TryCreate(withScheme, UriKind.Absolute, out var uri) || uri.Scheme is not ("etcd3" or "etcd"))
+            throw new ConfigException("--dcs-url", $"--dcs-url '{url}' is not [etcd3://]host[:port][/namespace]");
+        var port = uri.IsDefaultPort || uri.Port <= 0 ? 2379 : uri.Port;
+        var path = uri.AbsolutePath.Trim('/');
+        return (new EtcdConfig { Hosts = [$"{uri.Host}:{port}"] }, path.Length > 0 ? "/" + path + "/" : ns);
+    }
+
+    private static EtcdConfig? EtcdFromJson(JsonObject? o)
+    {
+        if (o is null) return null;
+        var hosts = new List<string>();
+        if (o["hosts"] is JsonArray arr) hosts.AddRange(arr.Select(h => h!.ToString()));
+        else if (o["hosts"] is { } s) hosts.AddRange(s.ToString().Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+        if (o["host"] is { } h1) hosts.Add(h1.ToString());
+        return hosts.Count == 0 ? null : new EtcdConfig { Hosts = hosts, Protocol = o["protocol"]?.ToString() ?? "http" };
+    }
+
+    public string ClusterName(string? argument) =>
+        argument ?? Scope ?? throw new ConfigException("scope", "no cluster name: give CLUSTER_NAME or a config file with scope");
+
+    public IDcs OpenDcs(string cluster, ILoggerFactory loggers)
+    {
+        var config = new AgentConfig
+        {
+            Scope = cluster,
+            Namespace = Namespace,
+            Name = "pgwarden-ctl",
+            RestApi = new RestApiConfig { Listen = "127.0.0.1:0", ConnectAddress = "127.0.0.1:0" },
+            Etcd3 = Etcd,
+            Postgresql = new PostgresqlConfig
+            {
+                Listen = "127.0.0.1:5432", ConnectAddress = "127.0.0.1:5432", DataDir = "/nonexistent",
+                Authentication = new PgAuthentication { Superuser = new PgUser { Username = "postgres" }, Replication = new PgUser { Username = "replicator" } },
+            },
+        };
+        return DcsFactory.ForCli(config, TimeProvider.System, loggers);
+    }
+}

@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using PgWarden.Config;
+using PgWarden.Dcs;
+using PgWarden.Postgres;
+
+namespace PgWarden.Ha;
+
+/// <summary>
+/// The agent's heartbeat: gather (DCS view, data directory, local PostgreSQL, peers when a race is possible),
+/// decide (<see cref="HaDecider"/>), act (<see cref="HaExecutor"/>), publish (member key, REST snapshot), then
+/// sleep loop_wait — waking at once on a DCS watch event, a REST action or a postmaster exit.
+/// </summary>
+public sealed class HaLoop
+{
+    private readonly AgentConfig _config;
+    private readonly IDcs _dcs;
+    private readonly IPostgresInstance _pg;
+    private readonly PeerProber _peers;
+    private readonly NodeStatusBoard _board;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly HaExecutor _executor;
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private DataDirectoryInfo? _dataDirWhileRunning;
+
+    public HaLoop(AgentConfig config, IDcs dcs, IPostgresInstance pg, PeerProber peers, NodeStatusBoard board,
+        TimeProvider time, ILogger<HaLoop> log, DynamicConfig initialDynamic)
+    {
+        _config = config;
+        _dcs = dcs;
+        _pg = pg;
+        _peers = peers;
+        _board = board;
+        _time = time;
+        _log = log;
+        State = new HaRuntimeState { Dynamic = initialDynamic };
+        _executor = new HaExecutor(config, dcs, pg, board, time, log, State);
+        _board.WakeRequested += Wake;
+    }
+
+    internal HaRuntimeState State { get; }
+
+    public void Wake()
+    {
+        try { _wake.Release(); }
+        catch (SemaphoreFullException) { /* a wake-up is already pending */ }
+    }
+
+    /// <summary>Runs until cancelled (SIGTERM) or a fatal condition; returns the process exit code.</summary>
+    public async Task<int> RunAsync(CancellationToken ct)
+    {
+        var exitCode = 0;
+        while (!ct.IsCancellationRequested)
+        {
+            var cycleStart = _time.GetTimestamp();
+            try
+            {
+                var fatal = await RunCycleAsync(ct);
+                if (fatal is not null) { exitCode = fatal.Value; break; }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
+            catch (Exception e)
+            {
+                HaLog.CycleFailed(_log, e.Message, e);
+            }
+
+            var loopWait = TimeSpan.FromSeconds(State.Dynamic.LoopWait);
+            var remaining = loopWait - _time.GetElapsedTime(cycleStart);
+            _board.Publish(_board.Current with { NextCycleDue = _time.GetUtcNow() + (remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero) });
+            if (remaining > TimeSpan.Zero)
+            {
+                try { await WaitForWakeAsync(remaining, ct); }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
+            }
+        }
+
+        if (exitCode == 0) await _executor.ShutdownAsync();
+        return exitCode;
+    }
+
+    private async Task WaitForWakeAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var watch = _dcs.WaitForChangeAsync(timeout, cts.Token);
+        var wake = _wake.WaitAsync(timeout, cts.Token);
+        await Task.WhenAny(watch, wake);
+        await cts.CancelAsync();
+        ct.ThrowIfCancellationRequested();
+        try { await Task.WhenAll(watch, wake); }
+        catch (OperationCanceledException) { /* the other waiter, cancelled on purpose */ }
+        catch (DcsException) { /* the watch failed: the next cycle will report the DCS state */ }
+    }
+
+    /// <summary>One cycle; returns an exit code when the agent must stop (fatal), else null.</summary>
+    internal async Task<int?> RunCycleAsync(CancellationToken ct)
+    {
+        var input = await GatherAsync(ct);
+        var decision = HaDecider.Decide(input);
+        var paused = input.View?.Config?.Value.Pause ?? false;
+        HaLog.CycleResult(_log, paused && !decision.Reason.StartsWith("PAUSE", StringComparison.Ordinal) ? "PAUSE: " + decision.Reason : decision.Reason);
+        State.LastDecision = decision.Reason;
+
+        var fatal = await _executor.ExecuteAsync(decision, input, ct);
+        await PublishAsync(input.View is not null, ct);
+        return fatal;
+    }
+
+    private async Task<HaInput> GatherAsync(CancellationToken ct)
+    {
+        ClusterView? view = null;
+        try
+        {
+            view = await _dcs.GetClusterAsync(ct);
+            State.DcsLastSeen = _time.GetUtcNow();
+            if (view.Config is { } cfg && cfg.Value != State.Dynamic)
+            {
+                State.Dynamic = cfg.Value;
+                _dcs.Configure(cfg.Value.Ttl, cfg.Value.LoopWait, cfg.Value.RetryTimeout);
+            }
+        }
+        catch (DcsException e)
+        {
+            HaLog.DcsUnreachable(_log, e.Kind.ToString(), e.Message);
+        }
+        State.View = view;
+
+        var alive = _pg.IsPostmasterAlive();
+        var probe = alive ? await _pg.ProbeAsync(ct) : null;
+        // pg_controldata is a process spawn: while the server runs, what it says does not change under us.
+        var data = alive && probe is not null && _dataDirWhileRunning is { HasData: true }
+            ? _dataDirWhileRunning
+            : _pg.InspectDataDirectory();
+        _dataDirWhileRunning = alive && probe is not null ? data : null;
+        if (data.HasData) State.SystemIdentifier = data.SystemIdentifier;
+
+        State.Probe = probe;
+        State.ObservePostgres(alive, probe, data.HasData);
+
+        IReadOnlyList<PeerStatus> peers = [];
+        if (view is { Leader: null } && probe is { InRecovery: true } && !_config.Tags.NoFailover && !State.Dynamic.Pause)
+        {
+            var deadline = TimeSpan.FromSeconds(Math.Min(2, Math.Max(1, State.Dynamic.RetryTimeout / 2.0)));
+            peers = await _peers.ProbeAsync(view.Members.Where(m => m.Name != _config.Name), deadline, ct);
+        }
+
+        return new HaInput
+        {
+            Name = _config.Name,
+            Tags = _config.Tags,
+            CanBootstrap = _config.Bootstrap is not null,
+            View = view,
+            Dynamic = State.Dynamic,
+            DataDir = data,
+            PostmasterAlive = alive,
+            Probe = probe,
+            Peers = peers,
+            Now = _time.GetUtcNow(),
+            LastLeaderRenewal = State.LastLeaderRenewal,
+        };
+    }
+
+    private async Task PublishAsync(bool dcsReachable, CancellationToken ct)
+    {
+        var paused = State.View?.Config?.Value.Pause ?? false;
+        var pending = State.Probe?.PendingRestart ?? false;
+        if (dcsReachable)
+        {
+            var member = MemberKeyBuilder.Build(_config, State.PgState, State.Role, State.Probe, paused, pending);
+            try { await _dcs.TouchMemberAsync(member, ct); }
+            catch (DcsException e) { HaLog.DcsUnreachable(_log, e.Kind.ToString(), e.Message); }
+        }
+        _board.Publish(State.ToNodeStatus(_config, _board.Current));
+    }
+}
+
+/// <summary>What the loop remembers between cycles (PostgreSQL state names, lock bookkeeping, the last view).</summary>
+internal sealed class HaRuntimeState
+{
+    public required DynamicConfig Dynamic { get; set; }
+    public ClusterView? View { get; set; }
+    public DateTimeOffset? DcsLastSeen { get; set; }
+    public DateTimeOffset? LastLeaderRenewal { get; set; }
+    public PostgresProbe? Probe { get; set; }
+    public string? SystemIdentifier { get; set; }
+    public string PgState { get; set; } = "stopped";
+    public string Role { get; set; } = "uninitialized";
+    public string? LastDecision { get; set; }
+    /// <summary>Set while a long action (bootstrap, clone, start) owns the state name.</summary>
+    public bool ActionOwnsState { get; set; }
+    private bool _wasRunning;
+
+    public void ObservePostgres(bool alive, PostgresProbe? probe, bool hasData)
+    {
+        if (ActionOwnsState) return;
+        if (probe is not null)
+        {
+            PgState = "running";
+            Role = probe.InRecovery ? "replica" : "master";
+            _wasRunning = true;
+        }
+        else if (alive)
+        {
+            PgState = _wasRunning ? "running" : "starting";
+        }
+        else
+        {
+            PgState = _wasRunning ? "crashed" : "stopped";
+            if (!hasData) Role = "uninitialized";
+        }
+    }
+
+    /// <summary>After an orderly stop the next "not running" is "stopped", not "crashed".</summary>
+    public void MarkStopped() { _wasRunning = false; PgState = "stopped"; }
+
+    public NodeStatus ToNodeStatus(AgentConfig config, NodeStatus previous) => previous with
+    {
+        PgState = PgState,
+        Role = Role,
+        Probe = Probe,
+        SystemIdentifier = SystemIdentifier,
+        Tags = config.Tags,
+        Dynamic = Dynamic,
+        View = View ?? previous.View,
+        DcsLastSeen = DcsLastSeen,
+        LastLeaderRenewal = LastLeaderRenewal,
+        LastDecision = LastDecision,
+        PendingRestart = Probe?.PendingRestart ?? false,
+    };
+}

@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Text;
+
+namespace PgWarden.Lab;
+
+/// <summary>Everything that differs between the Patroni-format YAML files of a local cluster's nodes.</summary>
+public sealed record NodeSpec(string Name, string Address, string DataDir, string PgpassPath)
+{
+    public int PgPort { get; init; } = 5432;
+    public int RestPort { get; init; } = 8008;
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>Cluster-wide settings of a local cluster (the lab, the integration tests, the benchmark).</summary>
+public sealed record LabClusterSpec(string Scope, IReadOnlyList<string> EtcdHosts)
+{
+    public int Ttl { get; init; } = 30;
+    public int LoopWait { get; init; } = 10;
+    public int RetryTimeout { get; init; } = 10;
+    public string BinDir { get; init; } = "/usr/lib/postgresql/15/bin";
+    public string SuperuserPassword { get; init; } = "postgres-secret";
+    public string ReplicationPassword { get; init; } = "replicator-secret";
+    public bool UsePgRewind { get; init; } = true;
+}
+
+/// <summary>
+/// Writes a node's configuration as a plain Patroni YAML file, so what the lab and the tests run is exactly what
+/// a user would copy into production (and what Patroni itself accepts).
+/// </summary>
+public static class NodeConfigTemplate
+{
+    public static string Render(LabClusterSpec cluster, NodeSpec node)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.Append(inv, $"""
+            scope: {cluster.Scope}
+            namespace: /service/
+            name: {node.Name}
+
+            restapi:
+              listen: {node.Address}:{node.RestPort}
+              connect_address: {node.Address}:{node.RestPort}
+
+            etcd3:
+              hosts: {string.Join(",", cluster.EtcdHosts)}
+
+            bootstrap:
+              dcs:
+                ttl: {cluster.Ttl}
+                loop_wait: {cluster.LoopWait}
+                retry_timeout: {cluster.RetryTimeout}
+                maximum_lag_on_failover: 1048576
+                postgresql:
+                  use_pg_rewind: {(cluster.UsePgRewind ? "true" : "false")}
+                  use_slots: true
+                  parameters:
+                    wal_level: replica
+                    hot_standby: "on"
+                    max_connections: 100
+                    max_wal_senders: 10
+                    max_replication_slots: 10
+                    wal_keep_size: 128MB
+                    wal_log_hints: "on"
+              initdb:
+              - encoding: UTF8
+              - data-checksums
+              pg_hba:
+              - host replication replicator 127.0.0.1/32 scram-sha-256
+              - host all all 127.0.0.1/32 scram-sha-256
+
+            postgresql:
+              listen: {node.Address}:{node.PgPort}
+              connect_address: {node.Address}:{node.PgPort}
+              data_dir: {node.DataDir}
+              bin_dir: {cluster.BinDir}
+              pgpass: {node.PgpassPath}
+              authentication:
+                superuser:
+                  username: postgres
+                  password: {cluster.SuperuserPassword}
+                replication:
+                  username: replicator
+                  password: {cluster.ReplicationPassword}
+              parameters:
+                unix_socket_directories: '{Path.GetDirectoryName(node.DataDir)}'
+                shared_buffers: 32MB
+              pg_hba:
+              - local all all trust
+              - host replication replicator 127.0.0.1/32 scram-sha-256
+              - host all all 127.0.0.1/32 scram-sha-256
+
+            """);
+        if (node.Tags.Count > 0)
+        {
+            sb.Append("tags:\n");
+            foreach (var (k, v) in node.Tags) sb.Append(inv, $"  {k}: {v}\n");
+        }
+        return sb.ToString();
+    }
+}

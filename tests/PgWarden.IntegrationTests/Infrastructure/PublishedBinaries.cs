@@ -1,0 +1,31 @@
+namespace PgWarden.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The pgwarden executable the agents run: the build output next to this test assembly, copied once per test
+/// run to a world-readable place (the checkout may live under a directory other users cannot enter).
+/// </summary>
+public static class PublishedBinaries
+{
+    private static readonly Lazy<string> Dir = new(Copy);
+
+    public static string Directory => Dir.Value;
+
+    private static string Copy()
+    {
+        var source = AppContext.BaseDirectory;
+        var target = Path.Combine("/var/tmp/pgwarden-it", "bin-" + Environment.ProcessId);
+        System.IO.Directory.CreateDirectory(target);
+        foreach (var file in System.IO.Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var dest = Path.Combine(target, Path.GetRelativePath(source, file));
+            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+            File.Copy(file, dest, overwrite: true);
+        }
+        OsUser.Run("chmod", "-R", "a+rX", "/var/tmp/pgwarden-it");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { System.IO.Directory.Delete(target, recursive: true); } catch (IOException) { }
+        };
+        return target;
+    }
+}
