@@ -27,18 +27,55 @@ public static class YamlJson
         var stream = new YamlStream();
         try
         {
-            stream.Load(new MergingParser(new Parser(new StringReader(yaml))));
+            stream.Load(new StringReader(yaml));
         }
         catch (YamlException e)
         {
             throw new ConfigException("", $"{source}: invalid YAML at line {e.Start.Line}, column {e.Start.Column}: {InnermostMessage(e)}");
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ConfigException("", $"{source}: invalid YAML: {e.Message}");
         }
         catch (ArgumentException e)
         {
             // YamlDotNet reports a duplicate mapping key as an ArgumentException from the dictionary.
             throw new ConfigException("", $"{source}: invalid YAML: {e.Message}");
         }
-        return stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
+        if (stream.Documents.Count == 0) return null;
+        var root = stream.Documents[0].RootNode;
+        ApplyMergeKeys(root, new HashSet<YamlNode>(ReferenceEqualityComparer.Instance));
+        return root;
+    }
+
+    /// <summary>
+    /// YAML 1.1 merge keys as PyYAML applies them: "&lt;&lt;: *base" (or a list of aliases) adds the keys the
+    /// mapping does not set itself. Done here rather than with YamlDotNet's MergingParser, which turns an
+    /// overridden key into a duplicate-key error.
+    /// </summary>
+    private static void ApplyMergeKeys(YamlNode node, HashSet<YamlNode> visited)
+    {
+        if (!visited.Add(node)) return;
+        if (node is YamlSequenceNode seq)
+        {
+            foreach (var child in seq.Children) ApplyMergeKeys(child, visited);
+            return;
+        }
+        if (node is not YamlMappingNode map) return;
+        foreach (var child in map.Children.Values) ApplyMergeKeys(child, visited);
+        var mergeKey = new YamlScalarNode("<<");
+        if (!map.Children.TryGetValue(mergeKey, out var merged) || merged is YamlScalarNode { Style: not (ScalarStyle.Plain or ScalarStyle.Any) })
+            return;
+        map.Children.Remove(mergeKey);
+        var sources = merged switch
+        {
+            YamlMappingNode one => [one],
+            YamlSequenceNode many => many.Children.OfType<YamlMappingNode>().ToList(),
+            _ => new List<YamlMappingNode>(),
+        };
+        foreach (var source in sources)
+            foreach (var (k, v) in source.Children)
+                if (!map.Children.ContainsKey(k)) map.Children.Add(k, v);
     }
 
     private static string InnermostMessage(Exception e)
