@@ -42,12 +42,16 @@ internal static partial class YamlScalars
     {
         if (IsNull(s)) return null;
         if (IsBool(s)) return JsonValue.Create(ParseBool(s));
-        if (IsInt(s) && TryParseInt(s, out var i))
+        // Element-backed numbers (parsed from JSON text) convert to any numeric type on GetValue, like the
+        // values read from the DCS.
+        if (IsInt(s) && TryParseInt(s, out var i)) return JsonNode.Parse(i.ToString(CultureInfo.InvariantCulture));
+        if (IsFloat(s) && TryParseFloat(s, out var d) && double.IsFinite(d))
         {
-            if (i >= long.MinValue && i <= long.MaxValue) return JsonValue.Create((long)i);
-            return JsonNode.Parse(i.ToString(CultureInfo.InvariantCulture));
+            // Keep a float a float (1.0e+5 stays 100000.0), so writing it back gives PyYAML's form.
+            var text = d.ToString("R", CultureInfo.InvariantCulture);
+            if (text.IndexOfAny(['.', 'E', 'e']) < 0) text += ".0";
+            return JsonNode.Parse(text);
         }
-        if (IsFloat(s) && TryParseFloat(s, out var d) && double.IsFinite(d)) return JsonValue.Create(d);
         // .inf/.nan have no JSON form, timestamps stay text: both remain strings.
         return JsonValue.Create(s);
     }
