@@ -154,7 +154,7 @@ public static class ConfigValidator
 
     private static bool IsNonNegativeInt(JsonNode? node) => node switch
     {
-        JsonValue v when v.GetValueKind() == JsonValueKind.Number => v.TryGetValue<long>(out var l) && l >= 0,
+        JsonValue v when v.GetValueKind() == JsonValueKind.Number => long.TryParse(v.ToJsonString(), out var l) && l >= 0,
         JsonValue v when v.GetValueKind() == JsonValueKind.String => long.TryParse(v.GetValue<string>(), out var l) && l >= 0,
         _ => false,
     };

@@ -140,8 +140,11 @@ public static class DynamicConfigParser
             switch (v.GetValueKind())
             {
                 case JsonValueKind.Number:
-                    if (v.TryGetValue<long>(out var l)) return l;
-                    if (v.TryGetValue<double>(out var d) && Math.Abs(d) < long.MaxValue) return (long)Math.Truncate(d);
+                    // By text, so int-, long- and element-backed values all work.
+                    var number = v.ToJsonString();
+                    if (long.TryParse(number, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l)) return l;
+                    if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && Math.Abs(d) < long.MaxValue)
+                        return (long)Math.Truncate(d);
                     break;
                 case JsonValueKind.String:
                     if (long.TryParse(v.GetValue<string>().Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed))
@@ -177,7 +180,7 @@ public static class DynamicConfigParser
             {
                 case JsonValueKind.True: return true;
                 case JsonValueKind.False: return false;
-                case JsonValueKind.Number: return v.TryGetValue<long>(out var l) && l is 0 or 1 ? l == 1 : null;
+                case JsonValueKind.Number: return v.ToJsonString() switch { "1" => true, "0" => false, _ => null };
                 case JsonValueKind.String: return YamlSection.ParseBool(v.GetValue<string>());
             }
         }
