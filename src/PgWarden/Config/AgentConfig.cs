@@ -126,6 +126,9 @@ public sealed record PgUser
     public string? SslCert { get; init; }
     public string? SslKey { get; init; }
     public string? SslRootCert { get; init; }
+    /// <summary>Other libpq connection parameters Patroni accepts here: sslpassword, sslcrl, sslcrldir, gssencmode,
+    /// channel_binding, sslnegotiation.</summary>
+    public IReadOnlyDictionary<string, string> OtherParameters { get; init; } = new Dictionary<string, string>();
 }
 
 public sealed record WatchdogConfig
