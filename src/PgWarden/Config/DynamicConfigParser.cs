@@ -6,14 +6,17 @@ namespace PgWarden.Config;
 
 /// <summary>
 /// Reads the dynamic configuration (the DCS config key) the way a Patroni agent does: lenient, with defaults, and
-/// Patroni 3.2+'s timeout adjustment (so the leader lock can always be renewed in time); plus a strict validation
+/// Patroni 3.2+'s timeout adjustment (with lower floors) (so the leader lock can always be renewed in time); plus a strict validation
 /// for edit-config / PATCH /config that rejects what the lenient reader would silently fix.
 /// </summary>
 public static class DynamicConfigParser
 {
-    public const int MinTtl = 20;
+    // Patroni 3.2+ raises ttl to 20 and retry_timeout to 3. Safety comes from the relation
+    // loop_wait + 2*retry_timeout <= ttl (kept below), not from the absolute values, and PgWarden's fast profile
+    // (docs/configuration.md) runs below 20 s; so the floors are only what keeps the arithmetic meaningful.
+    public const int MinTtl = 4;
     public const int MinLoopWait = 1;
-    public const int MinRetryTimeout = 3;
+    public const int MinRetryTimeout = 1;
 
     public static DynamicConfig Parse(JsonObject json, ICollection<string> warnings)
     {

@@ -24,9 +24,10 @@ public class DynamicConfigParserTests
     {
         // ttl, loop_wait, retry_timeout as given -> as used, and the warnings (Patroni 3.2+ wording)
         { """{"ttl":30,"loop_wait":10,"retry_timeout":10}""", 30, 10, 10, [] },
-        { """{"ttl":10,"loop_wait":2,"retry_timeout":3}""", 20, 2, 3, ["ttl=10 can't be smaller than 20, adjusting..."] },
-        { """{"ttl":30,"loop_wait":0,"retry_timeout":1}""", 30, 1, 3,
-            ["loop_wait=0 can't be smaller than 1, adjusting...", "retry_timeout=1 can't be smaller than 3, adjusting..."] },
+        { """{"ttl":10,"loop_wait":2,"retry_timeout":3}""", 10, 2, 3, [] },
+        { """{"ttl":2,"loop_wait":1,"retry_timeout":1}""", 4, 1, 1, ["ttl=2 can't be smaller than 4, adjusting..."] },
+        { """{"ttl":30,"loop_wait":0,"retry_timeout":0}""", 30, 1, 1,
+            ["loop_wait=0 can't be smaller than 1, adjusting...", "retry_timeout=0 can't be smaller than 1, adjusting..."] },
         { """{"ttl":20,"loop_wait":10,"retry_timeout":10}""", 20, 1, 9,
             ["Violated the rule \"loop_wait + 2*retry_timeout <= ttl\", where ttl=20. Adjusting loop_wait from 10 to 1 and retry_timeout from 10 to 9"] },
         { """{"ttl":30,"loop_wait":15,"retry_timeout":10}""", 30, 10, 10,
@@ -112,25 +113,25 @@ public class DynamicConfigParserTests
     }
 
     [Fact]
-    public void RecordedPatroniConfigKey_ParsesWithTheMinimumRaise()
+    public void RecordedPatroniConfigKey_KeepsItsShortTimings()
     {
-        // The recorded 3.0.2 cluster ran ttl 10 / loop_wait 2 / retry_timeout 3; the 3.2+ rule raises ttl to 20.
+        // The recorded 3.0.2 cluster ran ttl 10 / loop_wait 2 / retry_timeout 3: within the relation rule, kept as is.
         var warnings = new List<string>();
         var c = Parse("""
             {"ttl": 10, "loop_wait": 2, "retry_timeout": 3, "maximum_lag_on_failover": 1048576,
              "postgresql": {"use_pg_rewind": true, "use_slots": true, "parameters": {"wal_level": "replica", "hot_standby": "on"}}}
             """, warnings);
-        Assert.Equal((20, 2, 3, true), (c.Ttl, c.LoopWait, c.RetryTimeout, c.UsePgRewind));
-        Assert.Single(warnings);
+        Assert.Equal((10, 2, 3, true), (c.Ttl, c.LoopWait, c.RetryTimeout, c.UsePgRewind));
+        Assert.Empty(warnings);
     }
 
     public static TheoryData<string, string[]> Strict => new()
     {
         { """{"ttl":30,"loop_wait":10,"retry_timeout":10,"postgresql":{"parameters":{"max_connections":100,"wal_level":"replica"}}}""", [] },
-        { """{"ttl":5,"loop_wait":10,"retry_timeout":8}""", ["ttl: 5 is below the minimum 20", "ttl 5 is below loop_wait + 2*retry_timeout = 26"] },
+        { """{"ttl":5,"loop_wait":10,"retry_timeout":8}""", ["ttl 5 is below loop_wait + 2*retry_timeout = 26"] },
         { """{"ttl":30,"loop_wait":12,"retry_timeout":10}""", ["ttl 30 is below loop_wait + 2*retry_timeout = 32"] },
         { """{"ttl":"abc"}""", ["ttl: 'abc' is not an integer number of seconds"] },
-        { """{"loop_wait":0,"retry_timeout":2}""", ["loop_wait: 0 is below the minimum 1", "retry_timeout: 2 is below the minimum 3"] },
+        { """{"ttl":3,"loop_wait":0,"retry_timeout":0}""", ["ttl: 3 is below the minimum 4", "loop_wait: 0 is below the minimum 1", "retry_timeout: 0 is below the minimum 1"] },
         { """{"maximum_lag_on_failover":"lots"}""", ["maximum_lag_on_failover: 'lots' is not an integer number of bytes"] },
         { """{"synchronous_node_count":0}""", ["synchronous_node_count: 0 is below the minimum 1"] },
         { """{"failsafe_mode":"maybe"}""", ["failsafe_mode: 'maybe' is not a boolean (expected true/false, on/off, yes/no or 1/0)"] },
