@@ -221,7 +221,7 @@ internal sealed class HaRuntimeState
         SystemIdentifier = SystemIdentifier,
         Tags = config.Tags,
         Dynamic = Dynamic,
-        View = View ?? previous.View,
+        View = View,
         DcsLastSeen = DcsLastSeen,
         LastLeaderRenewal = LastLeaderRenewal,
         LastDecision = LastDecision,
