@@ -41,7 +41,7 @@ internal static class ProbeQuery
         if (!await reader.ReadAsync(ct).ConfigureAwait(false))
             throw new InvalidOperationException("The probe query returned no row.");
         var inRecovery = reader.GetBoolean(0);
-        var pending = reader.IsDBNull(13) ? [] : reader.GetFieldValue<string[]>(13);
+        var pending = reader.IsDBNull(12) ? [] : reader.GetFieldValue<string[]>(12);
         return new PostgresProbe
         {
             InRecovery = inRecovery,
@@ -58,7 +58,7 @@ internal static class ProbeQuery
             Replication = reader.IsDBNull(11) ? [] : ParseReplication(reader.GetString(11)),
             PendingRestart = pending.Length > 0,
             PendingRestartParameters = pending,
-            ReplicationSlots = reader.IsDBNull(14) ? [] : reader.GetFieldValue<string[]>(14),
+            ReplicationSlots = reader.IsDBNull(13) ? [] : reader.GetFieldValue<string[]>(13),
         };
     }
 
