@@ -310,6 +310,10 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
     public async Task<bool> PromoteAsync(TimeSpan timeout, CancellationToken ct)
     {
         var deadline = _time.GetUtcNow() + timeout;
+        // pg_ctl promote refuses without standby.signal; the primary configuration may already have removed it.
+        var standbySignal = Path.Combine(DataDir, "standby.signal");
+        if (!File.Exists(standbySignal) && await ProbeAsync(ct).ConfigureAwait(false) is { InRecovery: true })
+            await _owner.WriteIfChangedAsync(standbySignal, "", OwnerOnly, ct).ConfigureAwait(false);
         var result = await _runner.RunAsync("pg_ctl", ["promote", "-D", DataDir, "-w", "-t", WholeSeconds(timeout)],
             timeout + TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
         if (!result.Succeeded)
