@@ -22,28 +22,7 @@ internal sealed class CommandRunner(string binDir, string? runAsOsUser, ILogger 
     public async Task<CommandResult> RunAsync(string tool, IReadOnlyList<string> args, TimeSpan timeout, CancellationToken ct,
         IReadOnlyDictionary<string, string>? environment = null)
     {
-        var psi = new ProcessStartInfo
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        if (RunAsOsUser is null)
-        {
-            psi.FileName = Tool(tool);
-        }
-        else
-        {
-            psi.FileName = "runuser";
-            foreach (var a in new[] { "-u", RunAsOsUser, "--", Tool(tool) }) psi.ArgumentList.Add(a);
-        }
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        if (environment is not null)
-        {
-            foreach (var (k, v) in environment) psi.Environment[k] = v;
-        }
-
+        var psi = StartInfo(tool, args, environment);
         logger.LogDebug("Running {Tool} {Args}", tool, string.Join(' ', args));
         using var process = new Process { StartInfo = psi };
         try
@@ -77,8 +56,51 @@ internal sealed class CommandRunner(string binDir, string? runAsOsUser, ILogger 
     /// <summary>The synchronous form for quick read-only tools (pg_controldata).</summary>
     public CommandResult Run(string tool, IReadOnlyList<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {
-        // Quick tools only; a private thread keeps the caller's synchronization context out of it.
-        return Task.Run(() => RunAsync(tool, args, timeout, CancellationToken.None, environment)).GetAwaiter().GetResult();
+        using var process = new Process { StartInfo = StartInfo(tool, args, environment) };
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return new CommandResult(127, "", $"cannot start {process.StartInfo.FileName}: {e.Message}");
+        }
+        process.StandardInput.Close();
+        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        var stdout = process.StandardOutput.ReadToEnd();
+        if (!process.WaitForExit(timeout))
+        {
+            KillQuietly(process);
+            return new CommandResult(-1, stdout, $"{tool} did not finish within {timeout.TotalSeconds:0.#} s and was killed.");
+        }
+        process.WaitForExit(); // flushes the asynchronous stderr reader
+        return new CommandResult(process.ExitCode, stdout, stderr.IsCompleted ? stderr.Result : "");
+    }
+
+    private ProcessStartInfo StartInfo(string tool, IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment)
+    {
+        var psi = new ProcessStartInfo
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        if (RunAsOsUser is null)
+        {
+            psi.FileName = Tool(tool);
+        }
+        else
+        {
+            psi.FileName = "runuser";
+            foreach (var a in new[] { "-u", RunAsOsUser, "--", Tool(tool) }) psi.ArgumentList.Add(a);
+        }
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        if (environment is not null)
+        {
+            foreach (var (k, v) in environment) psi.Environment[k] = v;
+        }
+        return psi;
     }
 
     private static async Task<string> Drain(Task<string> output)
