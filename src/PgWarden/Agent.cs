@@ -37,8 +37,8 @@ public sealed class Agent : IAsyncDisposable
         var pg = new PostgresInstance(config, loggers.CreateLogger("PgWarden.Postgres"), time);
         var health = new PostmasterHealth();
         var board = new NodeStatusBoard(new NodeStatus { Scope = config.Scope, Name = config.Name, Tags = config.Tags, Dynamic = dynamic });
-        _monitor = new PostmasterMonitor(config, health, time, loggers.CreateLogger("PgWarden.Postgres.Monitor"));
-        _monitor.PostmasterDied += board.RequestWake;
+        _monitor = new PostmasterMonitor(pg, health, time, loggers.CreateLogger("PgWarden.Postgres.Monitor"));
+        _monitor.PostmasterDied += (_, _) => board.RequestWake();
         _api = new RestApiServer(config, board, health, _dcs, time, loggers);
         _peerHttp = new HttpClient(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(2) })
         {

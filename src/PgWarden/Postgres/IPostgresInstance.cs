@@ -44,12 +44,17 @@ public interface IPostgresInstance
     /// </summary>
     Task<bool> WriteConfigurationAsync(RecoveryTarget? target, Config.DynamicConfig dynamic, CancellationToken ct);
 
-    /// <summary>Start the postmaster and wait until it accepts connections or the timeout passes.</summary>
+    /// <summary>
+    /// Start the postmaster (pg_ctl start, detached, log in data_dir/log/postmaster.log) and wait until it accepts
+    /// connections or the timeout passes. Call WriteConfigurationAsync first: it supplies the enforced
+    /// parameters passed on the command line. False on timeout (the server may still be starting) or crash.
+    /// </summary>
     Task<bool> StartAsync(TimeSpan timeout, CancellationToken ct);
 
     /// <summary>Bounded stop: the given mode, then immediate, then SIGKILL of the postmaster.</summary>
     Task StopAsync(StopMode mode, TimeSpan timeout, CancellationToken ct);
 
+    /// <summary>pg_ctl promote, then wait for pg_is_in_recovery() = false; false if that did not happen in time.</summary>
     Task<bool> PromoteAsync(TimeSpan timeout, CancellationToken ct);
 
     Task ReloadAsync(CancellationToken ct);

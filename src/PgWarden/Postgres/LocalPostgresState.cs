@@ -13,6 +13,8 @@ public sealed record DataDirectoryInfo
     public long? CheckpointLsn { get; init; }
     /// <summary>standby.signal exists.</summary>
     public bool IsStandbyConfigured { get; init; }
+    /// <summary>pg_controldata "&lt;name&gt; setting" lines (max_connections, wal_log_hints, ...) by name.</summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>One row of pg_stat_replication as /patroni shows it.</summary>
