@@ -17,6 +17,7 @@ public sealed class Etcd3Client : IDisposable
 {
     private static readonly TimeSpan MinPerRequest = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan RoundPause = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan NoLeaderProbeTimeout = TimeSpan.FromMilliseconds(300);
 
     private readonly Etcd3ClientOptions options;
     private readonly TimeProvider time;
@@ -310,7 +311,9 @@ public sealed class Etcd3Client : IDisposable
             var (method, url, body, useToken) = build(endpoint);
             var (node, error, exception) = await SendOnceAsync(method, url, body, useToken, perRequest, ct);
             if (node is not null) return node;
-            last = error!;
+            if (error!.Kind == DcsErrorKind.Timeout && await HasNoLeaderAsync(endpoint, start, budget, ct))
+                error = error with { Kind = DcsErrorKind.NoLeader, Message = error.Message + " (the member reports no raft leader)" };
+            last = error;
             lastEndpoint = endpoint;
             lastException = exception;
             switch (error!.Recovery)
@@ -339,6 +342,39 @@ public sealed class Etcd3Client : IDisposable
             lastException);
     }
 
+    /// <summary>
+    /// Writes to a member without a raft leader just hang until etcd's own timeout; /health answers at once
+    /// whether the member sees a leader, which tells "no leader" from "hung server" after a timeout.
+    /// </summary>
+    private async Task<bool> HasNoLeaderAsync(string endpoint, long start, TimeSpan budget, CancellationToken ct)
+    {
+        var remaining = budget - time.GetElapsedTime(start);
+        if (remaining <= TimeSpan.Zero) remaining = TimeSpan.FromMilliseconds(100);
+        var probe = remaining < NoLeaderProbeTimeout ? remaining : NoLeaderProbeTimeout;
+        return await HealthSaysFalseAsync(endpoint, probe, ct);
+    }
+
+    private async Task<bool> HealthSaysFalseAsync(string endpoint, TimeSpan probe, CancellationToken ct)
+    {
+        using var timeout = new CancellationTokenSource(probe, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+        try
+        {
+            using var response = await http.GetAsync(endpoint + "/health", linked.Token);
+            // 3.4 answers {"health":"false"} (with 503) when the member has no raft leader.
+            var text = await response.Content.ReadAsStringAsync(linked.Token);
+            return text.Contains("\"health\":\"false\"", StringComparison.Ordinal);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     private async Task<(JsonNode? Node, Etcd3Error? Error, Exception? Exception)> SendOnceAsync(
         HttpMethod method, string url, JsonObject? body, bool useToken, TimeSpan perRequest, CancellationToken ct)
     {
@@ -348,6 +384,7 @@ public sealed class Etcd3Client : IDisposable
         {
             using var request = BuildRequest(method, url, body, useToken);
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, linked.Token);
+            // 3.4 answers {"health":"false"} (with 503) when the member has no raft leader.
             var text = await response.Content.ReadAsStringAsync(linked.Token);
             if (response.StatusCode != HttpStatusCode.OK)
                 return (null, Etcd3ErrorClassifier.ClassifyBody(response.StatusCode, text), null);

@@ -52,8 +52,12 @@ public static class Etcd3ErrorClassifier
                 (int)status >= 500 ? Etcd3Recovery.NextEndpoint : Etcd3Recovery.Fail,
                 $"HTTP {(int)status} with a body that is not an etcd error: {snippet}");
         }
-        var message = ReadString(o["error"]) ?? ReadString(o["message"]) ?? "";
-        var code = o["code"] is JsonValue cv && cv.TryGetValue<int>(out var c) ? c : -1;
+        // Unary errors: {"error":"..","code":14,"message":".."}; errors inside a stream (keepalive, watch):
+        // {"error":{"grpc_code":14,"http_code":503,"message":"..","http_status":".."}}.
+        var source = o["error"] as JsonObject ?? o;
+        var message = (source == o ? ReadString(o["error"]) : null) ?? ReadString(source["message"]) ?? "";
+        var codeNode = source["code"] ?? source["grpc_code"];
+        var code = codeNode is JsonValue cv && cv.TryGetValue<int>(out var c) ? c : -1;
         return ClassifyMessage(code, message);
     }
 
@@ -69,7 +73,7 @@ public static class Etcd3ErrorClassifier
         if (m.Contains("no leader") || m.Contains("leader changed") || m.Contains("leader fail") || m.Contains("not leader")
             || m.Contains("not a primary lessor"))
             return new(DcsErrorKind.NoLeader, Etcd3Recovery.NextEndpoint, message, code);
-        if (m.Contains("request timed out") || code == 4)
+        if (m.Contains("request timed out") || m.Contains("context deadline exceeded") || code == 4)
             return new(DcsErrorKind.Timeout, Etcd3Recovery.NextEndpoint, message, code);
         if (code == 14)
             return new(DcsErrorKind.NoLeader, Etcd3Recovery.NextEndpoint, message, code);
