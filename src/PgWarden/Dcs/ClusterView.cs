@@ -18,6 +18,8 @@ public sealed record ClusterView
     public SyncState? Sync { get; init; }
     /// <summary>null when the history key is missing.</summary>
     public IReadOnlyList<HistoryEntry>? History { get; init; }
+    /// <summary>The failsafe key {name: api_url}; null when missing.</summary>
+    public IReadOnlyDictionary<string, string>? Failsafe { get; init; }
     /// <summary>etcd's header.revision of the read (0 for other stores).</summary>
     public long Revision { get; init; }
 
