@@ -30,6 +30,7 @@ public sealed class FakeDcs : IDcs
     public Task SetHistoryAsync(string json, CancellationToken ct) => throw NotForTheApi();
     public Task WriteStatusAsync(long optime, IReadOnlyDictionary<string, long>? slots, CancellationToken ct) => throw NotForTheApi();
     public Task<bool> WaitForChangeAsync(TimeSpan timeout, CancellationToken ct) => throw NotForTheApi();
+    public void Configure(int ttl, int loopWait, int retryTimeout) { }
     public Task ResetSessionAsync(CancellationToken ct) => throw NotForTheApi();
     public Task DeleteClusterAsync(CancellationToken ct) => throw NotForTheApi();
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -157,7 +157,7 @@ public sealed class BootstrapAndReplicationTests(BootstrappedCluster fixture, IT
         {
             var name = row!["Member"]!.GetValue<string>();
             Assert.Equal(name == leader ? "Leader" : "Replica", row["Role"]!.GetValue<string>());
-            Assert.Equal("itcore", row["Cluster"]!.GetValue<string>());
+            Assert.Equal("itcore", row[nameof(Cluster)]!.GetValue<string>());
         }
     }
 

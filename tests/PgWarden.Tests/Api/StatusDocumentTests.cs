@@ -34,8 +34,8 @@ public class StatusDocumentTests
                 Timeline = 2,
                 Replication =
                 [
-                    new Postgres.ReplicationRow("replicator", "node3", "127.0.0.1", "streaming", "async", 0),
-                    new Postgres.ReplicationRow("replicator", "node2", "127.0.0.1", "streaming", "async", 0),
+                    new PgWarden.Postgres.ReplicationRow("replicator", "node3", "127.0.0.1", "streaming", "async", 0),
+                    new PgWarden.Postgres.ReplicationRow("replicator", "node2", "127.0.0.1", "streaming", "async", 0),
                 ],
             },
         };
@@ -57,8 +57,8 @@ public class StatusDocumentTests
                 Timeline = 2,
                 Replication =
                 [
-                    new Postgres.ReplicationRow("replicator", "node3", "127.0.0.1", "streaming", "async", 0),
-                    new Postgres.ReplicationRow("replicator", "node2", "127.0.0.1", "streaming", "async", 0),
+                    new PgWarden.Postgres.ReplicationRow("replicator", "node3", "127.0.0.1", "streaming", "async", 0),
+                    new PgWarden.Postgres.ReplicationRow("replicator", "node2", "127.0.0.1", "streaming", "async", 0),
                 ],
             },
         };
