@@ -96,6 +96,9 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
             // Order as Patroni: the system identifier, the dynamic config, then the lock that wakes the replicas.
             await dcs.InitializeAsync(create: false, sysid, ct);
             if (config.Bootstrap?.DcsJson is { } dcsJson) await dcs.SetConfigAsync(dcsJson, null, ct);
+            // The member key says "running" before the lock appears: replicas woken by the lock can clone at once.
+            var probe = await pg.ProbeAsync(ct);
+            await dcs.TouchMemberAsync(MemberKeyBuilder.Build(config, "running", "master", probe, false, false), ct);
             await dcs.TakeLeaderAsync(ct);
             state.LastLeaderRenewal = time.GetUtcNow();
             state.SystemIdentifier = sysid;

@@ -54,7 +54,7 @@ public static class HaproxyConfig
                 default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
 
             """);
-        foreach (var b in backends) sb.Append(inv, $"    server {b.Name} {b.PgHost}:{b.PgPort} maxconn 100 check check-addr {b.ApiHost} port {b.ApiPort}\n");
+        foreach (var b in backends) sb.Append(inv, $"    server {b.Name} {b.PgHost}:{b.PgPort} maxconn 100 check addr {b.ApiHost} port {b.ApiPort}\n");
         sb.Append(inv, $"""
 
             listen replicas
@@ -65,7 +65,7 @@ public static class HaproxyConfig
                 default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
 
             """);
-        foreach (var b in backends) sb.Append(inv, $"    server {b.Name} {b.PgHost}:{b.PgPort} maxconn 100 check check-addr {b.ApiHost} port {b.ApiPort}\n");
+        foreach (var b in backends) sb.Append(inv, $"    server {b.Name} {b.PgHost}:{b.PgPort} maxconn 100 check addr {b.ApiHost} port {b.ApiPort}\n");
         return sb.ToString();
     }
 }

@@ -205,15 +205,16 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
                 return;
             }
             lastError = result.StdErr.Trim();
-            _logger.LogWarning("pg_basebackup from {Host}:{Port} failed ({Code}): {Error}", host, port, result.ExitCode, lastError);
             EmptyDataDirectory();
             if (createSlot && lastError.Contains("already exists", StringComparison.Ordinal))
             {
-                // A re-clone: our slot survived on the source; use it as it is, and do not wait to retry.
+                // The leader made our slot already (it keeps one per member key), or a re-clone: use it as it is.
+                _logger.LogInformation("replication slot {Slot} already exists on {Host}:{Port}; cloning through it", slotName, host, port);
                 createSlot = false;
                 attempt--;
                 continue;
             }
+            _logger.LogWarning("pg_basebackup from {Host}:{Port} failed ({Code}): {Error}", host, port, result.ExitCode, lastError);
             if (attempt < attempts) await Task.Delay(TimeSpan.FromSeconds(5), _time, ct).ConfigureAwait(false);
         }
         throw new PostgresCommandException($"pg_basebackup from {host}:{port} failed {attempts} times; last error: {lastError}");
