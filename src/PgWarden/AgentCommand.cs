@@ -55,7 +55,8 @@ public static class AgentCommand
         foreach (var w in warnings) log.LogWarning("{Warning}", w);
 
         // SIGTERM and SIGINT end the loop; the agent then stops PostgreSQL and releases its lock.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // Deliberately not disposed: a signal may still arrive while the agent is on its way out.
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Cancel(); });
         await using var agent = await Agent.CreateAsync(config, loggers, TimeProvider.System, stop.Token);

@@ -19,6 +19,8 @@ public static class Cli
         root.Subcommands.Add(ValidateConfigCommand.Create());
         foreach (var command in CtlCommands.Create()) root.Subcommands.Add(command);
         root.Subcommands.Add(Lab.LabCommand.Create());
-        return await root.Parse(args).InvokeAsync();
+        // The agent handles SIGTERM itself: a clean PostgreSQL stop may take longer than System.CommandLine's
+        // default grace period, after which it would kill the process.
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 }

@@ -76,7 +76,7 @@ public static class ConfigValidator
             errors.Add("bootstrap.dcs." + e.Message);
             return;
         }
-        foreach (var error in DynamicConfigParser.ValidateStrict(dcs))
+        foreach (var error in DynamicConfigParser.ValidateStrict(dcs, timingRelation: false))
         {
             var message = "bootstrap.dcs." + error;
             // Parameter messages start with the parameter name; give them their full key.

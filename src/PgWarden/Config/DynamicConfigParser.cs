@@ -68,8 +68,12 @@ public static class DynamicConfigParser
         };
     }
 
-    /// <summary>Error messages for a config an operator is about to write; empty when it is acceptable.</summary>
-    public static IReadOnlyList<string> ValidateStrict(JsonObject json)
+    /// <summary>
+    /// Error messages for a config an operator is about to write; empty when it is acceptable. With
+    /// timingRelation false the loop_wait + 2*retry_timeout &lt;= ttl rule is left out: a config file's bootstrap.dcs
+    /// that breaks it is adjusted at load, as Patroni 3.2+ does, so existing Patroni files keep working.
+    /// </summary>
+    public static IReadOnlyList<string> ValidateStrict(JsonObject json, bool timingRelation = true)
     {
         var errors = new List<string>();
         long? Checked(JsonObject o, string key, string unit, long minimum, string prefix = "")
@@ -89,7 +93,7 @@ public static class DynamicConfigParser
         var ttl = Checked(json, "ttl", "seconds", MinTtl) ?? 30;
         var loopWait = Checked(json, "loop_wait", "seconds", MinLoopWait) ?? 10;
         var retryTimeout = Checked(json, "retry_timeout", "seconds", MinRetryTimeout) ?? 10;
-        if (loopWait + 2 * retryTimeout > ttl)
+        if (timingRelation && loopWait + 2 * retryTimeout > ttl)
             errors.Add($"ttl {ttl} is below loop_wait + 2*retry_timeout = {loopWait + 2 * retryTimeout}");
         Checked(json, "maximum_lag_on_failover", "bytes", long.MinValue);
         Checked(json, "maximum_lag_on_syncnode", "bytes", long.MinValue);

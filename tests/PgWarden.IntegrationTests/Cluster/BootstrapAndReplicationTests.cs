@@ -96,7 +96,8 @@ public sealed class BootstrapAndReplicationTests(BootstrappedCluster fixture, IT
         {
             var name = m!["name"]!.GetValue<string>();
             Assert.Equal(name == leader ? "leader" : "replica", m["role"]!.GetValue<string>());
-            Assert.Equal("running", m["state"]!.GetValue<string>());
+            // Replicas show their replication state, as Patroni 4.x does (3.0.x showed "running").
+            Assert.Equal(name == leader ? "running" : "streaming", m["state"]!.GetValue<string>());
             Assert.Equal($"http://{Cluster.Node(name).Spec.Address}:8008/patroni", m["api_url"]!.GetValue<string>());
             Assert.Equal(Cluster.Node(name).Spec.Address, m["host"]!.GetValue<string>());
             Assert.Equal(5432, m["port"]!.GetValue<int>());

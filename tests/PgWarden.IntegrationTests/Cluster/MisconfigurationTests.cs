@@ -36,9 +36,9 @@ public sealed class MisconfigurationTests : IAsyncLifetime
         return (home, config);
     }
 
-    private string Yaml(string home, string etcd = "127.0.0.6:2379", string ttl = "10") =>
-        NodeConfigTemplate.Render(new LabClusterSpec("itmisconf", [etcd]), new NodeSpec("node9", "127.0.0.19", Path.Combine(home, "data"), Path.Combine(home, "pgpass")))
-            .Replace("ttl: 30", $"ttl: {ttl}", StringComparison.Ordinal);
+    private static string Yaml(string home, string etcd = "127.0.0.6:2379") =>
+        NodeConfigTemplate.Render(new LabClusterSpec("itmisconf", [etcd]) { Ttl = 10, LoopWait = 2, RetryTimeout = 3 },
+            new NodeSpec("node9", "127.0.0.19", Path.Combine(home, "data"), Path.Combine(home, "pgpass")));
 
     private AgentProcess StartAgent(string home, string config)
     {
@@ -59,7 +59,7 @@ public sealed class MisconfigurationTests : IAsyncLifetime
         {
             "missing scope" => yaml.Replace("scope: itmisconf\n", "", StringComparison.Ordinal),
             "unreadable data_dir" => yaml.Replace($"data_dir: {home}/data", "data_dir: /root/forbidden/data", StringComparison.Ordinal),
-            _ => yaml.Replace("ttl: 30", "ttl: \"abc\"", StringComparison.Ordinal),
+            _ => yaml.Replace("ttl: 10", "ttl: \"abc\"", StringComparison.Ordinal),
         };
         var (nodeHome, config) = NodeFiles(yaml, Path.GetFileName(home));
         var agent = StartAgent(nodeHome, config);
@@ -68,7 +68,9 @@ public sealed class MisconfigurationTests : IAsyncLifetime
         Assert.Contains(key, agent.Output);
         if (value is not null) Assert.Contains(value, agent.Output);
 
-        var (code, text) = OsUser.Run(true, Path.Combine(PublishedBinaries.Directory, "pgwarden"), "validate-config", config);
+        // As the node's user: root could create a data directory anywhere.
+        var (code, text) = OsUser.Run(true, "setpriv", "--reuid=pgnode9", "--regid=pgnode9", "--clear-groups", "--",
+            Path.Combine(PublishedBinaries.Directory, "pgwarden"), "validate-config", config);
         Assert.NotEqual(0, code);
         Assert.Contains(key, text);
     }
@@ -91,7 +93,7 @@ public sealed class MisconfigurationTests : IAsyncLifetime
         var data = Path.Combine(nodeHome, "data");
         OsUser.Run("setpriv", "--reuid=pgnode9", "--regid=pgnode9", "--clear-groups", "--", "/usr/lib/postgresql/15/bin/initdb", "-D", data, "-U", "postgres", "--no-sync");
         var agent = StartAgent(nodeHome, config);
-        await Wait.UntilAsync(() => agent.Output.Split('\n').Count(l => l.Contains("DCS is not accessible", StringComparison.Ordinal)) >= 3,
+        await Wait.UntilAsync(() => agent.HasExited || agent.Output.Split('\n').Count(l => l.Contains("DCS is not accessible", StringComparison.Ordinal)) >= 3,
             TimeSpan.FromSeconds(60), "three cycles reporting that the DCS is not accessible");
         Assert.False(agent.HasExited, agent.Output);
         Assert.False(File.Exists(Path.Combine(data, "postmaster.pid")), "postgres was started without the lock");

@@ -24,7 +24,8 @@ public sealed class ShutdownTests : IAsyncLifetime
         {
             Assert.True(await node.Agent!.WaitForExitAsync(TimeSpan.FromSeconds(60)), $"{node.Name}'s agent did not exit after SIGTERM");
             Assert.True(node.Agent.ExitCode == 0, $"{node.Name}'s agent exited {node.Agent.ExitCode}:\n{node.Agent.Output}");
-            Assert.Empty(node.PostgresProcesses());
+            // pg_ctl stop -w returns once postmaster.pid is gone; the postmaster itself exits a moment later.
+            await Wait.UntilAsync(() => node.PostgresProcesses().Count == 0, TimeSpan.FromSeconds(5), $"{node.Name}'s postgres processes to exit");
             Assert.Null(node.PostmasterPid());
         }
         Assert.False((await _cluster.ReadDcsAsync()).ContainsKey("leader"), "the leader key is still there");
