@@ -19,30 +19,31 @@ public sealed class MisconfigurationTests : IAsyncLifetime
     public Task DisposeAsync()
     {
         foreach (var a in _agents) a.Dispose();
-        OsUser.Run(false, "pkill", "-9", "-u", "pgnode9", "-x", "postgres");
+        OsUser.Run(false, "pkill", "-9", "-u", AgentCluster.NodeUser(9), "-x", "postgres");
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
         return Task.CompletedTask;
     }
 
     private (string Home, string Config) NodeFiles(string yaml, string name = "node9")
     {
-        OsUser.Ensure("pgnode9");
+        OsUser.Ensure(AgentCluster.NodeUser(9));
         var home = Path.Combine(_root, name);
         Directory.CreateDirectory(home);
-        OsUser.Chown(home, "pgnode9");
+        OsUser.Chown(home, AgentCluster.NodeUser(9));
         var config = Path.Combine(home, "patroni.yml");
         File.WriteAllText(config, yaml);
-        OsUser.Chown(config, "pgnode9");
+        OsUser.Chown(config, AgentCluster.NodeUser(9));
         return (home, config);
     }
 
-    private static string Yaml(string home, string etcd = "127.0.0.6:2379") =>
-        NodeConfigTemplate.Render(new LabClusterSpec("itmisconf", [etcd]) { Ttl = 10, LoopWait = 2, RetryTimeout = 3 },
-            new NodeSpec("node9", "127.0.0.19", Path.Combine(home, "data"), Path.Combine(home, "pgpass")));
+    /// <summary>A node whose etcd address has nothing listening (NET.6).</summary>
+    private static string Yaml(string home) =>
+        NodeConfigTemplate.Render(new LabClusterSpec("itmisconf", [$"{AgentCluster.Net}.6:2379"]) { Ttl = 10, LoopWait = 2, RetryTimeout = 3 },
+            new NodeSpec("node9", AgentCluster.NodeAddress(9), Path.Combine(home, "data"), Path.Combine(home, "pgpass")));
 
     private AgentProcess StartAgent(string home, string config)
     {
-        var agent = AgentProcess.Start("node9", "pgnode9", PublishedBinaries.Directory, home, "agent", config);
+        var agent = AgentProcess.Start("node9", AgentCluster.NodeUser(9), PublishedBinaries.Directory, home, "agent", config);
         _agents.Add(agent);
         return agent;
     }
@@ -69,7 +70,7 @@ public sealed class MisconfigurationTests : IAsyncLifetime
         if (value is not null) Assert.Contains(value, agent.Output);
 
         // As the node's user: root could create a data directory anywhere.
-        var (code, text) = OsUser.Run(true, "setpriv", "--reuid=pgnode9", "--regid=pgnode9", "--clear-groups", "--",
+        var (code, text) = OsUser.Run(true, "setpriv", $"--reuid={AgentCluster.NodeUser(9)}", $"--regid={AgentCluster.NodeUser(9)}", "--clear-groups", "--",
             Path.Combine(PublishedBinaries.Directory, "pgwarden"), "validate-config", config);
         Assert.NotEqual(0, code);
         Assert.Contains(key, text);
@@ -91,12 +92,12 @@ public sealed class MisconfigurationTests : IAsyncLifetime
         var (nodeHome, config) = NodeFiles(Yaml(home), "noetcd");
         // A data directory that was a primary: without the lock it must not be started as one.
         var data = Path.Combine(nodeHome, "data");
-        OsUser.Run("setpriv", "--reuid=pgnode9", "--regid=pgnode9", "--clear-groups", "--", "/usr/lib/postgresql/15/bin/initdb", "-D", data, "-U", "postgres", "--no-sync");
+        OsUser.Run("setpriv", $"--reuid={AgentCluster.NodeUser(9)}", $"--regid={AgentCluster.NodeUser(9)}", "--clear-groups", "--", "/usr/lib/postgresql/15/bin/initdb", "-D", data, "-U", "postgres", "--no-sync");
         var agent = StartAgent(nodeHome, config);
         await Wait.UntilAsync(() => agent.HasExited || agent.Output.Split('\n').Count(l => l.Contains("DCS is not accessible", StringComparison.Ordinal)) >= 3,
             TimeSpan.FromSeconds(60), "three cycles reporting that the DCS is not accessible");
         Assert.False(agent.HasExited, agent.Output);
         Assert.False(File.Exists(Path.Combine(data, "postmaster.pid")), "postgres was started without the lock");
-        Assert.Equal(0, OsUser.Run(false, "pgrep", "-u", "pgnode9", "-x", "postgres").Code == 0 ? 1 : 0);
+        Assert.NotEqual(0, OsUser.Run(false, "pgrep", "-u", AgentCluster.NodeUser(9), "-x", "postgres").Code); // pgrep: 1 = none found
     }
 }

@@ -12,7 +12,16 @@ namespace PgWarden.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class AgentCluster : IAsyncDisposable
 {
-    public const string EtcdAddress = "127.0.0.5";
+    /// <summary>
+    /// The address space and OS users of one developer's clusters: etcd on NET.5, nodes on NET.11.., users
+    /// PREFIXnodeN. Tests default to 127.0.0 / pg; a developer running beside others sets PGWARDEN_TEST_NET
+    /// (e.g. 127.0.2) and PGWARDEN_TEST_USER_PREFIX (e.g. pg2) so clusters and iptables owner rules never collide.
+    /// </summary>
+    public static string Net { get; } = Environment.GetEnvironmentVariable("PGWARDEN_TEST_NET") ?? "127.0.0";
+    public static string UserPrefix { get; } = Environment.GetEnvironmentVariable("PGWARDEN_TEST_USER_PREFIX") ?? "pg";
+    public static string EtcdAddress => $"{Net}.5";
+    public static string NodeAddress(int index) => $"{Net}.{10 + index}";
+    public static string NodeUser(int index) => $"{UserPrefix}node{index}";
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(3) };
 
     public required string Scope { get; init; }
@@ -44,13 +53,13 @@ public sealed class AgentCluster : IAsyncDisposable
     public ClusterNode AddNode(int index, IReadOnlyDictionary<string, string>? tags = null)
     {
         var name = $"node{index}";
-        var user = $"pgnode{index}";
+        var user = NodeUser(index);
         OsUser.Ensure(user);
         var home = Path.Combine(Root, name);
         Directory.CreateDirectory(home);
         OsUser.Chown(home, user);
         File.SetUnixFileMode(home, (UnixFileMode)0b111_000_000);
-        var spec = new NodeSpec(name, $"127.0.0.{10 + index}", Path.Combine(home, "data"), Path.Combine(home, "pgpass"))
+        var spec = new NodeSpec(name, NodeAddress(index), Path.Combine(home, "data"), Path.Combine(home, "pgpass"))
         {
             Tags = tags ?? new Dictionary<string, string>(),
         };
