@@ -68,7 +68,7 @@ public sealed class Etcd3ClusterFailureTests
         await using var etcd = await StartAsync();
         etcd.Kill(0);
         etcd.Kill(1);
-        using var client = Client([etcd.Endpoints[2]], retryTimeoutSeconds: 2, discover: false);
+        using var client = Client([etcd.Endpoints[2]], retryTimeoutSeconds: 3, discover: false);
         // Leader loss is noticed after an election timeout (1 s here).
         await WaitUntilAsync(async () =>
         {

@@ -23,6 +23,7 @@ public sealed class EtcdCluster : IAsyncDisposable
     private readonly IReadOnlyList<string> ips;
     private readonly string dataDir;
     private readonly Process?[] processes;
+    private readonly ConcurrentQueue<string>[] logs;
     private readonly string initialCluster;
 
     private EtcdCluster(IReadOnlyList<string> ips, string dataDir)
@@ -30,6 +31,7 @@ public sealed class EtcdCluster : IAsyncDisposable
         this.ips = ips;
         this.dataDir = dataDir;
         processes = new Process?[ips.Count];
+        logs = new ConcurrentQueue<string>[ips.Count];
         initialCluster = string.Join(",", ips.Select((ip, i) => $"{Name(i)}=http://{ip}:2380"));
     }
 
@@ -82,8 +84,15 @@ public sealed class EtcdCluster : IAsyncDisposable
         }
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start etcd");
         // Drain the pipes so etcd never blocks on a full pipe.
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
+        var log = logs[i] = new ConcurrentQueue<string>();
+        DataReceivedEventHandler keep = (_, e) =>
+        {
+            if (e.Data is null) return;
+            log.Enqueue(e.Data);
+            while (log.Count > 20 && log.TryDequeue(out string? _)) { }
+        };
+        p.OutputDataReceived += keep;
+        p.ErrorDataReceived += keep;
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         processes[i] = p;
@@ -101,7 +110,8 @@ public sealed class EtcdCluster : IAsyncDisposable
             while (true)
             {
                 if (processes[i]!.HasExited)
-                    throw new InvalidOperationException($"etcd {Name(i)} on {ips[i]} exited with {processes[i]!.ExitCode}");
+                    throw new InvalidOperationException(
+                        $"etcd {Name(i)} on {ips[i]} exited with {processes[i]!.ExitCode}: {string.Join(" | ", logs[i])}");
                 try
                 {
                     var body = await http.GetStringAsync($"http://{ips[i]}:2379/health", ct);

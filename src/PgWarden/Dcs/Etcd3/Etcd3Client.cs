@@ -17,7 +17,7 @@ public sealed class Etcd3Client : IDisposable
 {
     private static readonly TimeSpan MinPerRequest = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan RoundPause = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan NoLeaderProbeTimeout = TimeSpan.FromMilliseconds(300);
+    private static readonly TimeSpan NoLeaderProbeTimeout = TimeSpan.FromMilliseconds(500);
 
     private readonly Etcd3ClientOptions options;
     private readonly TimeProvider time;
@@ -306,13 +306,19 @@ public sealed class Etcd3Client : IDisposable
             var remaining = budget - time.GetElapsedTime(start);
             if (remaining <= TimeSpan.Zero) break;
             var perRequest = PerRequestTimeout(budget);
-            if (perRequest > remaining) perRequest = remaining;
+            // Keep room for the /health probe that tells "no leader" from "hung" after a timeout.
+            var room = remaining > 2 * NoLeaderProbeTimeout ? remaining - NoLeaderProbeTimeout : remaining;
+            var truncated = perRequest > room;
+            if (truncated) perRequest = room;
             var endpoint = CurrentEndpoint;
             var (method, url, body, useToken) = build(endpoint);
             var (node, error, exception) = await SendOnceAsync(method, url, body, useToken, perRequest, ct);
             if (node is not null) return node;
             if (error!.Kind == DcsErrorKind.Timeout && await HasNoLeaderAsync(endpoint, start, budget, ct))
                 error = error with { Kind = DcsErrorKind.NoLeader, Message = error.Message + " (the member reports no raft leader)" };
+            // An attempt cut short by the end of the budget says less than the error before it.
+            if (truncated && error.Kind == DcsErrorKind.Timeout && last is not null && error.Recovery == Etcd3Recovery.NextEndpoint)
+                break;
             last = error;
             lastEndpoint = endpoint;
             lastException = exception;
