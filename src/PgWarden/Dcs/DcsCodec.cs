@@ -153,44 +153,17 @@ public static class DcsCodec
         {
             return new VersionedConfig(ParseDynamicConfig(o), modRevision, value);
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException or ArgumentException or JsonException)
+        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException or ArgumentException or JsonException or ConfigException)
         {
             return null;
         }
     }
 
     /// <summary>
-    /// SWAP POINT: a minimal stand-in until Config/DynamicConfigParser lands; replace the body with
-    /// <c>return DynamicConfigParser.Parse(o, warnings);</c> (warnings may be discarded here).
+    /// The agents' own lenient reader (defaults, Patroni's timeout adjustment); a value it cannot read (ttl: "abc")
+    /// throws ConfigException, which makes the whole key unusable: Config = null, never a half-read config.
     /// </summary>
-    private static DynamicConfig ParseDynamicConfig(JsonObject o)
-    {
-        var d = DynamicConfig.Default;
-        var pg = o["postgresql"] as JsonObject;
-        var parameters = new Dictionary<string, string>();
-        if (pg?["parameters"] is JsonObject ps)
-        {
-            foreach (var (k, v) in ps)
-            {
-                if (v is null) continue;
-                parameters[k] = v is JsonValue jv && jv.TryGetValue<bool>(out var b) ? (b ? "on" : "off")
-                    : v is JsonValue sv && sv.TryGetValue<string>(out var s) ? s
-                    : v.ToJsonString();
-            }
-        }
-        return d with
-        {
-            Ttl = (int?)GetLong(o, "ttl") ?? d.Ttl,
-            LoopWait = (int?)GetLong(o, "loop_wait") ?? d.LoopWait,
-            RetryTimeout = (int?)GetLong(o, "retry_timeout") ?? d.RetryTimeout,
-            MaximumLagOnFailover = GetLong(o, "maximum_lag_on_failover") ?? d.MaximumLagOnFailover,
-            Pause = GetBool(o, "pause") ?? d.Pause,
-            UseSlots = (pg is null ? null : GetBool(pg, "use_slots")) ?? d.UseSlots,
-            UsePgRewind = (pg is null ? null : GetBool(pg, "use_pg_rewind")) ?? d.UsePgRewind,
-            Parameters = parameters,
-            Raw = (JsonObject)o.DeepClone(),
-        };
-    }
+    private static DynamicConfig ParseDynamicConfig(JsonObject o) => DynamicConfigParser.Parse(o, new List<string>());
 
     // ---- status, failover, sync, history, failsafe ----
 
