@@ -50,6 +50,7 @@ public static class DcsCodec
         {
             Initialize = initialize?.Value,
             Config = config is null ? null : ParseConfig(config.Value, config.ModRevision),
+            InvalidConfig = config is null || ConfigError(config.Value) is not { } error ? null : new InvalidConfigKey(error, config.ModRevision),
             Leader = leader is null ? null : new LeaderKey(leader.Value, leader.ModRevision, leader.Lease),
             Members = members,
             Status = status is not null ? ParseStatus(status.Value) : optime is not null ? ParseLegacyOptime(optime.Value) : null,
@@ -151,46 +152,30 @@ public static class DcsCodec
         if (TryParseObject(value) is not { } o) return null;
         try
         {
-            return new VersionedConfig(ParseDynamicConfig(o), modRevision, value);
+            return new VersionedConfig(DynamicConfigParser.Parse(o, new List<string>()), modRevision, value);
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException or ArgumentException or JsonException)
+        catch (Exception e) when (e is ConfigException or InvalidOperationException or FormatException or OverflowException or ArgumentException or JsonException)
         {
             return null;
         }
     }
 
-    /// <summary>
-    /// SWAP POINT: a minimal stand-in until Config/DynamicConfigParser lands; replace the body with
-    /// <c>return DynamicConfigParser.Parse(o, warnings);</c> (warnings may be discarded here).
-    /// </summary>
-    private static DynamicConfig ParseDynamicConfig(JsonObject o)
+    /// <summary>Why a config value cannot be used (not a JSON object, a timing that is not a number); null when it can.</summary>
+    public static string? ConfigError(string value)
     {
-        var d = DynamicConfig.Default;
-        var pg = o["postgresql"] as JsonObject;
-        var parameters = new Dictionary<string, string>();
-        if (pg?["parameters"] is JsonObject ps)
+        if (TryParseObject(value) is not { } o) return $"the value is not a JSON object: {Truncate(value, 80)}";
+        try
         {
-            foreach (var (k, v) in ps)
-            {
-                if (v is null) continue;
-                parameters[k] = v is JsonValue jv && jv.TryGetValue<bool>(out var b) ? (b ? "on" : "off")
-                    : v is JsonValue sv && sv.TryGetValue<string>(out var s) ? s
-                    : v.ToJsonString();
-            }
+            DynamicConfigParser.Parse(o, new List<string>());
+            return null;
         }
-        return d with
+        catch (Exception e) when (e is ConfigException or InvalidOperationException or FormatException or OverflowException or ArgumentException or JsonException)
         {
-            Ttl = (int?)GetLong(o, "ttl") ?? d.Ttl,
-            LoopWait = (int?)GetLong(o, "loop_wait") ?? d.LoopWait,
-            RetryTimeout = (int?)GetLong(o, "retry_timeout") ?? d.RetryTimeout,
-            MaximumLagOnFailover = GetLong(o, "maximum_lag_on_failover") ?? d.MaximumLagOnFailover,
-            Pause = GetBool(o, "pause") ?? d.Pause,
-            UseSlots = (pg is null ? null : GetBool(pg, "use_slots")) ?? d.UseSlots,
-            UsePgRewind = (pg is null ? null : GetBool(pg, "use_pg_rewind")) ?? d.UsePgRewind,
-            Parameters = parameters,
-            Raw = (JsonObject)o.DeepClone(),
-        };
+            return e.Message;
+        }
     }
+
+    private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max] + "...";
 
     // ---- status, failover, sync, history, failsafe ----
 
