@@ -302,6 +302,8 @@ internal sealed class NodeOperations(AgentConfig config, IDcs dcs, IPostgresInst
     {
         if (state.ActionOwnsState) return;
         var running = state.PgState == "running" && state.Probe is not null;
+        // A probe that failed once (a pooled connection broken by the restart) is not a stop: wait for a verdict.
+        if (!running && pg.IsPostmasterAlive()) return;
         var role = state.Probe is { } p ? (p.InRecovery ? "replica" : "master") : state.Role;
         if (running)
         {
