@@ -18,6 +18,7 @@ public static class Cli
         root.Subcommands.Add(AgentCommand.Create());
         root.Subcommands.Add(ValidateConfigCommand.Create());
         foreach (var command in CtlCommands.Create()) root.Subcommands.Add(command);
+        foreach (var command in OpsCommands.Create()) root.Subcommands.Add(command);
         root.Subcommands.Add(Lab.LabCommand.Create());
         // The agent handles SIGTERM itself: a clean PostgreSQL stop may take longer than System.CommandLine's
         // default grace period, after which it would kill the process.

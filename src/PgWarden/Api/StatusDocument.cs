@@ -67,6 +67,14 @@ public static class StatusDocument
         if (tags.Count > 0) doc["tags"] = tags;
         if (!string.IsNullOrEmpty(status.SystemIdentifier)) doc["database_system_identifier"] = status.SystemIdentifier;
         if (status.PendingRestart || (facts.ProbeUsable && status.Probe!.PendingRestart)) doc["pending_restart"] = true;
+        if (Ha.Operations.PendingRestartCheck.ToJson(status.PendingRestartParameters) is { } reason) doc["pending_restart_reason"] = reason;
+        if (status.ScheduledRestart is { } scheduled)
+        {
+            // Patroni shows the request without the postmaster start time it keeps for itself.
+            var shown = (JsonObject)scheduled.DeepClone();
+            shown.Remove("postmaster_start_time");
+            doc["scheduled_restart"] = shown;
+        }
         var patroni = new JsonObject { ["version"] = PatroniWire.Version, ["scope"] = status.Scope };
         if (includeName) patroni["name"] = status.Name;
         doc["patroni"] = patroni;

@@ -11,6 +11,8 @@ public sealed record ClusterView
     /// <summary>null: the initialize key is missing; "": a bootstrap is under way; else the system identifier.</summary>
     public string? Initialize { get; init; }
     public VersionedConfig? Config { get; init; }
+    /// <summary>Set when the config key exists but cannot be used (agents keep their last good configuration).</summary>
+    public InvalidConfigKey? InvalidConfig { get; init; }
     public LeaderKey? Leader { get; init; }
     public IReadOnlyList<Member> Members { get; init; } = [];
     public ClusterStatus? Status { get; init; }
@@ -35,6 +37,8 @@ public sealed record ClusterView
     /// <summary>The leader's last published WAL position (status.optime).</summary>
     public long? LeaderOptime => Status?.Optime;
 }
+
+public sealed record InvalidConfigKey(string Error, long ModRevision);
 
 public sealed record VersionedConfig(DynamicConfig Value, long ModRevision, string RawJson);
 

@@ -50,6 +50,7 @@ public static class DcsCodec
         {
             Initialize = initialize?.Value,
             Config = config is null ? null : ParseConfig(config.Value, config.ModRevision),
+            InvalidConfig = config is null || ConfigError(config.Value) is not { } error ? null : new InvalidConfigKey(error, config.ModRevision),
             Leader = leader is null ? null : new LeaderKey(leader.Value, leader.ModRevision, leader.Lease),
             Members = members,
             Status = status is not null ? ParseStatus(status.Value) : optime is not null ? ParseLegacyOptime(optime.Value) : null,
@@ -151,19 +152,30 @@ public static class DcsCodec
         if (TryParseObject(value) is not { } o) return null;
         try
         {
-            return new VersionedConfig(ParseDynamicConfig(o), modRevision, value);
+            return new VersionedConfig(DynamicConfigParser.Parse(o, new List<string>()), modRevision, value);
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException or ArgumentException or JsonException or ConfigException)
+        catch (Exception e) when (e is ConfigException or InvalidOperationException or FormatException or OverflowException or ArgumentException or JsonException)
         {
             return null;
         }
     }
 
-    /// <summary>
-    /// The agents' own lenient reader (defaults, Patroni's timeout adjustment); a value it cannot read (ttl: "abc")
-    /// throws ConfigException, which makes the whole key unusable: Config = null, never a half-read config.
-    /// </summary>
-    private static DynamicConfig ParseDynamicConfig(JsonObject o) => DynamicConfigParser.Parse(o, new List<string>());
+    /// <summary>Why a config value cannot be used (not a JSON object, a timing that is not a number); null when it can.</summary>
+    public static string? ConfigError(string value)
+    {
+        if (TryParseObject(value) is not { } o) return $"the value is not a JSON object: {Truncate(value, 80)}";
+        try
+        {
+            DynamicConfigParser.Parse(o, new List<string>());
+            return null;
+        }
+        catch (Exception e) when (e is ConfigException or InvalidOperationException or FormatException or OverflowException or ArgumentException or JsonException)
+        {
+            return e.Message;
+        }
+    }
+
+    private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max] + "...";
 
     // ---- status, failover, sync, history, failsafe ----
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using PgWarden.Config;
 using PgWarden.Dcs;
+using PgWarden.Ha.Operations;
 using PgWarden.Postgres;
 
 namespace PgWarden.Ha;
@@ -21,6 +22,7 @@ public sealed class HaLoop
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly HaExecutor _executor;
+    private readonly NodeOperations _operations;
     private readonly SemaphoreSlim _wake = new(0, 1);
     private DataDirectoryInfo? _dataDirWhileRunning;
 
@@ -36,10 +38,18 @@ public sealed class HaLoop
         _log = log;
         State = new HaRuntimeState { Dynamic = initialDynamic };
         _executor = new HaExecutor(config, dcs, pg, board, time, log, State);
+        Callbacks = new CallbackRunner(config.Postgresql.Callbacks, config.Scope, log, CallbackRunner.DefaultTimeLimit);
+        _operations = new NodeOperations(config, dcs, pg, board, time, log, State, Operations, Callbacks);
+        Operations.Queued += Wake;
         _board.WakeRequested += Wake;
     }
 
     internal HaRuntimeState State { get; }
+
+    /// <summary>Restarts, reinitializations and reloads requested through the REST API.</summary>
+    public OperationQueue Operations { get; } = new();
+
+    internal CallbackRunner Callbacks { get; }
 
     public void Wake()
     {
@@ -75,7 +85,12 @@ public sealed class HaLoop
             }
         }
 
-        if (exitCode == 0) await _executor.ShutdownAsync();
+        if (exitCode == 0)
+        {
+            await _executor.ShutdownAsync();
+            _operations.OnShutdown();
+        }
+        await _operations.DisposeAsync();
         return exitCode;
     }
 
@@ -102,6 +117,7 @@ public sealed class HaLoop
         State.LastDecision = decision.Reason;
 
         var fatal = await _executor.ExecuteAsync(decision, input, ct);
+        if (fatal is null) await _operations.AfterActionAsync(decision, input, ct);
         await PublishAsync(input.View is not null, ct);
         return fatal;
     }
@@ -111,7 +127,7 @@ public sealed class HaLoop
         ClusterView? view = null;
         try
         {
-            view = await _dcs.GetClusterAsync(ct);
+            view = _operations.ObserveConfig(await _dcs.GetClusterAsync(ct));
             State.DcsLastSeen = _time.GetUtcNow();
             if (view.Config is { } cfg && cfg.Value != State.Dynamic)
             {
@@ -163,14 +179,23 @@ public sealed class HaLoop
     private async Task PublishAsync(bool dcsReachable, CancellationToken ct)
     {
         var paused = State.View?.Config?.Value.Pause ?? false;
-        var pending = State.Probe?.PendingRestart ?? false;
+        var pending = _operations.Pending.Count > 0 || (State.Probe?.PendingRestart ?? false);
         if (dcsReachable)
         {
-            var member = MemberKeyBuilder.Build(_config, State.PgState, State.Role, State.Probe, paused, pending);
+            var member = MemberKeyBuilder.Build(_config, State.PgState, State.Role, State.Probe, paused, pending) with
+            {
+                PendingRestartReason = PendingRestartCheck.ToJson(_operations.Pending),
+                ScheduledRestart = this.Operations.ScheduledRestart,
+            };
             try { await _dcs.TouchMemberAsync(member, ct); }
             catch (DcsException e) { HaLog.DcsUnreachable(_log, e.Kind.ToString(), e.Message); }
         }
-        _board.Publish(State.ToNodeStatus(_config, _board.Current));
+        _board.Publish(State.ToNodeStatus(_config, _board.Current) with
+        {
+            PendingRestart = pending,
+            PendingRestartParameters = _operations.Pending,
+            ScheduledRestart = this.Operations.ScheduledRestart,
+        });
     }
 }
 

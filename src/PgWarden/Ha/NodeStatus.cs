@@ -30,6 +30,10 @@ public sealed record NodeStatus
     public DateTimeOffset? NextCycleDue { get; init; }
     public string? LastDecision { get; init; }
     public bool PendingRestart { get; init; }
+    /// <summary>Postmaster parameters whose configured value waits for a restart (pending_restart_reason).</summary>
+    public IReadOnlyList<Operations.PendingParameter> PendingRestartParameters { get; init; } = [];
+    /// <summary>The scheduled restart as stored in the member key; null when none.</summary>
+    public System.Text.Json.Nodes.JsonObject? ScheduledRestart { get; init; }
 
     public bool IsPaused => View?.Config?.Value.Pause ?? Dynamic.Pause;
 
