@@ -25,8 +25,11 @@ public sealed class EtcdCluster : IAsyncDisposable
     private readonly Process?[] processes;
     private readonly string initialCluster;
 
-    private EtcdCluster(IReadOnlyList<string> ips, string dataDir)
+    private readonly bool enableV2;
+
+    private EtcdCluster(IReadOnlyList<string> ips, string dataDir, bool enableV2)
     {
+        this.enableV2 = enableV2;
         this.ips = ips;
         this.dataDir = dataDir;
         processes = new Process?[ips.Count];
@@ -38,11 +41,12 @@ public sealed class EtcdCluster : IAsyncDisposable
 
     public int Count => ips.Count;
 
-    public static async Task<EtcdCluster> StartAsync(IReadOnlyList<string> ips, string dataRoot, CancellationToken ct)
+    /// <summary>enableV2: also serve etcd's v2 keys API (--enable-v2), for the etcd: section.</summary>
+    public static async Task<EtcdCluster> StartAsync(IReadOnlyList<string> ips, string dataRoot, CancellationToken ct, bool enableV2 = false)
     {
         var dir = Path.Combine(dataRoot, "etcd-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
-        var cluster = new EtcdCluster(ips, dir);
+        var cluster = new EtcdCluster(ips, dir, enableV2);
         try
         {
             for (var i = 0; i < ips.Count; i++) cluster.Launch(i, "new");
@@ -80,6 +84,7 @@ public sealed class EtcdCluster : IAsyncDisposable
         {
             psi.ArgumentList.Add(a);
         }
+        if (enableV2) psi.ArgumentList.Add("--enable-v2=true");
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start etcd");
         // Drain the pipes so etcd never blocks on a full pipe.
         p.OutputDataReceived += (_, _) => { };

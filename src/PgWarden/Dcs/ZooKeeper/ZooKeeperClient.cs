@@ -36,6 +36,8 @@ public sealed class ZooKeeperClient : IAsyncDisposable
     private long lastHeard;
     private bool expiryReported;
     private bool restartRequested;
+    private bool abandonSession;
+    private int disposed;
     private Connection? connection;
     private TaskCompletionSource<Connection> connected = NewConnectedSignal();
 
@@ -368,6 +370,8 @@ public sealed class ZooKeeperClient : IAsyncDisposable
                 && time.GetElapsedTime(lastHeard) > TimeSpan.FromMilliseconds(negotiatedTimeoutMs))
             {
                 expiryReported = true;
+                // Reported lost, so it must be: close it on the next server rather than resume it.
+                abandonSession = true;
                 expired = sessionId;
             }
         }
@@ -416,6 +420,29 @@ public sealed class ZooKeeperClient : IAsyncDisposable
                 }
                 ZooKeeperLog.SessionExpired(logger, session, "the server refused to resume it");
                 if (report) SessionExpired?.Invoke(session);
+                return null;
+            }
+            bool abandon;
+            lock (gate)
+            {
+                abandon = abandonSession && response.SessionId == sessionId;
+                abandonSession = false;
+            }
+            if (abandon)
+            {
+                // The session outlived our patience (we already reported it expired): end it, so its ephemeral
+                // znodes go now instead of lingering as a lock nobody renews, and start a new one.
+                var close = new JuteWriter().WriteInt(NextXid()).WriteInt(ZkOp.CloseSession).ToFrame();
+                await stream.WriteAsync(close, budget.Token);
+                await ReadFrameAsync(stream, budget.Token);
+                await stream.DisposeAsync();
+                lock (gate)
+                {
+                    sessionId = 0;
+                    password = new byte[16];
+                    expiryReported = false;
+                }
+                ZooKeeperLog.SessionClosed(logger, response.SessionId);
                 return null;
             }
             var conn = new Connection(this, host, socket, stream, response.SessionId, response.TimeoutMs);
@@ -485,6 +512,7 @@ public sealed class ZooKeeperClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref disposed, 1) != 0) return;
         Connection? current;
         lock (gate) current = connection;
         if (current is not null) await CloseOnAsync(current, CancellationToken.None);
