@@ -318,7 +318,9 @@ public sealed class ZooKeeperClient : IAsyncDisposable
             }
             catch (Exception e) when (e is IOException or SocketException or DcsException or OperationCanceledException or ObjectDisposedException)
             {
-                if (conn is null) ZooKeeperLog.ConnectionFailed(logger, host, e.Message);
+                // A connection that ends because we closed the session is no news.
+                if (Volatile.Read(ref disposed) != 0 || Volatile.Read(ref restartRequested)) { }
+                else if (conn is null) ZooKeeperLog.ConnectionFailed(logger, host, e.Message);
                 else ZooKeeperLog.ConnectionLost(logger, host, e.Message);
                 failuresInRound++;
             }
