@@ -12,6 +12,9 @@ public sealed record AgentConfig
     public required string Name { get; init; }
     public required RestApiConfig RestApi { get; init; }
     public EtcdConfig? Etcd3 { get; init; }
+    /// <summary>The etcd: section (etcd's v2 keys API).</summary>
+    public EtcdConfig? Etcd { get; init; }
+    public ZooKeeperConfig? ZooKeeper { get; init; }
     public CtlConfig? Ctl { get; init; }
     public BootstrapConfig? Bootstrap { get; init; }
     public required PostgresqlConfig Postgresql { get; init; }
@@ -50,7 +53,7 @@ public sealed record CtlConfig
 
 public sealed record Credentials(string Username, string? Password);
 
-/// <summary>The etcd3 (and, later, etcd v2) section.</summary>
+/// <summary>The etcd3 or etcd (v2) section: both take the same keys.</summary>
 public sealed record EtcdConfig
 {
     /// <summary>host:port entries, from host, hosts (list or comma string) or url.</summary>
@@ -61,6 +64,19 @@ public sealed record EtcdConfig
     public string? CaCert { get; init; }
     public string? Cert { get; init; }
     public string? Key { get; init; }
+}
+
+/// <summary>The zookeeper: section.</summary>
+public sealed record ZooKeeperConfig
+{
+    /// <summary>host:port entries (port defaults to 2181), from a list or a comma string.</summary>
+    public required IReadOnlyList<string> Hosts { get; init; }
+    public bool UseSsl { get; init; }
+    public string? CaCert { get; init; }
+    public string? Cert { get; init; }
+    public string? Key { get; init; }
+    public string? KeyPassword { get; init; }
+    public bool Verify { get; init; } = true;
 }
 
 public sealed record BootstrapConfig

@@ -7,7 +7,7 @@ namespace PgWarden.Config;
 /// <summary>Maps the merged configuration tree onto AgentConfig, section by section, with Patroni's defaults.</summary>
 internal static partial class AgentConfigReader
 {
-    private static readonly string[] UnsupportedDcs = ["etcd", "consul", "zookeeper", "exhibitor", "kubernetes", "raft"];
+    private static readonly string[] UnsupportedDcs = ["consul", "exhibitor", "kubernetes", "raft"];
     private static readonly string[] DynamicOnlyKeys =
     [
         "ttl", "loop_wait", "retry_timeout", "maximum_lag_on_failover", "maximum_lag_on_syncnode", "max_timelines_history",
@@ -32,12 +32,14 @@ internal static partial class AgentConfigReader
         var restApi = ReadRestApi(root.RequiredSection("restapi"));
         var ctl = root.Section("ctl") is { } ctlSection ? ReadCtl(ctlSection) : null;
         var etcd3 = root.Section("etcd3") is { } etcdSection ? ReadEtcd(etcdSection) : null;
+        var etcd = root.Section("etcd") is { } etcd2Section ? ReadEtcd(etcd2Section) : null;
+        var zookeeper = root.Section("zookeeper") is { } zkSection ? ReadZooKeeper(zkSection) : null;
         root.Unsupported(UnsupportedDcs);
-        if (etcd3 is null)
+        if (etcd3 is null && etcd is null && zookeeper is null)
         {
             var others = UnsupportedDcs.Where(root.Has).ToList();
             var found = others.Count == 0 ? "" : $" (found {string.Join(", ", others.Select(o => $"'{o}'"))}, which PgWarden does not support yet)";
-            throw new ConfigException("etcd3", $"etcd3: a DCS section is required: 'etcd3' with host, hosts or url{found}");
+            throw new ConfigException("etcd3", $"etcd3: a DCS section is required: 'etcd3' or 'etcd' with host, hosts or url, or 'zookeeper' with hosts{found}");
         }
         var bootstrap = root.Section("bootstrap") is { } bootstrapSection ? ReadBootstrap(bootstrapSection) : null;
         var postgresql = ReadPostgresql(root.RequiredSection("postgresql"));
@@ -56,6 +58,8 @@ internal static partial class AgentConfigReader
             RestApi = restApi,
             Ctl = ctl,
             Etcd3 = etcd3,
+            Etcd = etcd,
+            ZooKeeper = zookeeper,
             Bootstrap = bootstrap,
             Postgresql = postgresql,
             Tags = tags,
@@ -180,6 +184,38 @@ internal static partial class AgentConfigReader
             Key = s.String("key"),
         };
         s.Accept("key_password");
+        s.WarnUnknown();
+        return config;
+    }
+
+    private const int ZooKeeperDefaultPort = 2181;
+
+    private static ZooKeeperConfig ReadZooKeeper(YamlSection s)
+    {
+        IEnumerable<string> entries = s.Get("hosts") switch
+        {
+            null => [],
+            YamlSequenceNode => s.StringList("hosts"),
+            YamlScalarNode scalar => (scalar.Value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            var other => throw s.Expected("hosts", other, "a list of host:port or a \"h1:p1,h2:p2\" string"),
+        };
+        var hosts = entries.Select(h => HostPort.WithDefaultPort(h, ZooKeeperDefaultPort)).ToList();
+        if (hosts.Count == 0)
+            throw new ConfigException(s.KeyOf("hosts"), $"{s.KeyOf("hosts")}: no ZooKeeper server: set hosts to a list of host:port");
+        foreach (var h in hosts) Throw(s, "hosts", HostPort.Check(s.KeyOf("hosts"), h));
+        var useSsl = s.Bool("use_ssl", false);
+        if (useSsl) throw new ConfigException(s.KeyOf("use_ssl"), $"{s.KeyOf("use_ssl")}: TLS to ZooKeeper is not supported yet; use a plain-text port");
+        s.Unsupported("set_acls", "auth_data");
+        var config = new ZooKeeperConfig
+        {
+            Hosts = hosts,
+            UseSsl = useSsl,
+            CaCert = s.String("cacert"),
+            Cert = s.String("cert"),
+            Key = s.String("key"),
+            KeyPassword = s.String("key_password"),
+            Verify = s.Bool("verify", true),
+        };
         s.WarnUnknown();
         return config;
     }

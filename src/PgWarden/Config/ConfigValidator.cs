@@ -22,6 +22,8 @@ public static class ConfigValidator
         Add(HostPort.Check("postgresql.listen", config.Postgresql.Listen));
         Add(HostPort.Check("postgresql.connect_address", config.Postgresql.ConnectAddress));
         foreach (var host in config.Etcd3?.Hosts ?? []) Add(HostPort.Check("etcd3.hosts", host));
+        foreach (var host in config.Etcd?.Hosts ?? []) Add(HostPort.Check("etcd.hosts", host));
+        foreach (var host in config.ZooKeeper?.Hosts ?? []) Add(HostPort.Check("zookeeper.hosts", host));
 
         ValidateBootstrapDcs(config.Bootstrap?.DcsJson, errors);
         Add(CheckDataDir("postgresql.data_dir", config.Postgresql.DataDir));
@@ -52,6 +54,7 @@ public static class ConfigValidator
                      ("restapi.certfile", config.RestApi.CertFile), ("restapi.keyfile", config.RestApi.KeyFile),
                      ("restapi.cafile", config.RestApi.CaFile), ("etcd3.cacert", config.Etcd3?.CaCert),
                      ("etcd3.cert", config.Etcd3?.Cert), ("etcd3.key", config.Etcd3?.Key),
+                     ("etcd.cacert", config.Etcd?.CaCert), ("etcd.cert", config.Etcd?.Cert), ("etcd.key", config.Etcd?.Key),
                  })
         {
             if (!string.IsNullOrEmpty(path) && !File.Exists(path)) errors.Add($"{key}: file '{path}' does not exist");

@@ -9,7 +9,7 @@ namespace PgWarden.Ctl;
 public static class CtlCommands
 {
     private static readonly Option<string?> ConfigFile = new("--config-file", "-c") { Description = "Patroni-format YAML (the agent's file works), default ~/.config/patroni/patronictl.yaml", Recursive = true };
-    private static readonly Option<string?> DcsUrl = new("--dcs-url", "--dcs", "-d") { Description = "DCS address, [etcd3://]host[:port][/namespace]", Recursive = true };
+    private static readonly Option<string?> DcsUrl = new("--dcs-url", "--dcs", "-d") { Description = "DCS address, [etcd3://|etcd://|zookeeper://]host[:port][/namespace]", Recursive = true };
 
     public static IEnumerable<Command> Create()
     {

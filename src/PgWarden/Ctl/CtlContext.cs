@@ -9,8 +9,12 @@ namespace PgWarden.Ctl;
 /// What a control command needs: the cluster name and a DCS client, from the same YAML file as the agent (or a
 /// patronictl.yaml that only has scope and a DCS section), or from --dcs-url.
 /// </summary>
-public sealed record CtlContext(string? Scope, string Namespace, EtcdConfig Etcd, CtlConfig? Ctl)
+public sealed record CtlContext(string? Scope, string Namespace, EtcdConfig? Etcd, CtlConfig? Ctl)
 {
+    /// <summary>The etcd: (v2) section, when that is the store.</summary>
+    public EtcdConfig? EtcdV2 { get; init; }
+    public ZooKeeperConfig? ZooKeeper { get; init; }
+
     public const string DefaultConfigPath = "~/.config/patroni/patronictl.yaml";
 
     public static CtlContext Load(string? configPath, string? dcsUrl)
@@ -22,7 +26,8 @@ public sealed record CtlContext(string? Scope, string Namespace, EtcdConfig Etcd
 
         string? scope = null;
         var ns = "/service/";
-        EtcdConfig? etcd = null;
+        EtcdConfig? etcd = null, etcdV2 = null;
+        ZooKeeperConfig? zookeeper = null;
         CtlConfig? ctl = null;
         if (File.Exists(configPath) || Directory.Exists(configPath))
         {
@@ -30,6 +35,7 @@ public sealed record CtlContext(string? Scope, string Namespace, EtcdConfig Etcd
             {
                 var config = ConfigLoader.Load(configPath, new Dictionary<string, string?>(), new List<string>());
                 (scope, ns, etcd, ctl) = (config.Scope, config.Namespace, config.Etcd3, config.Ctl);
+                (etcdV2, zookeeper) = (config.Etcd, config.ZooKeeper);
             }
             catch (ConfigException)
             {
@@ -38,6 +44,8 @@ public sealed record CtlContext(string? Scope, string Namespace, EtcdConfig Etcd
                 scope = node["scope"]?.ToString();
                 ns = "/" + (node["namespace"]?.ToString() ?? "service").Trim('/') + "/";
                 etcd = EtcdFromJson(node["etcd3"] as JsonObject);
+                etcdV2 = EtcdFromJson(node["etcd"] as JsonObject);
+                zookeeper = ZooKeeperFromJson(node["zookeeper"] as JsonObject);
             }
         }
         else if (explicitFile)
@@ -45,21 +53,46 @@ public sealed record CtlContext(string? Scope, string Namespace, EtcdConfig Etcd
             throw new ConfigException("config", $"config file {configPath} does not exist");
         }
 
-        if (dcsUrl is not null) (etcd, ns) = ParseDcsUrl(dcsUrl, ns);
-        if (etcd is null)
-            throw new ConfigException("etcd3", "no DCS is configured: give -c FILE with an etcd3 section, or --dcs-url etcd3://host:2379");
-        return new CtlContext(scope, ns, etcd, ctl);
+        if (dcsUrl is not null)
+        {
+            // --dcs-url replaces whatever store the file named.
+            var (kind, hosts, urlNs) = ParseDcsUrl(dcsUrl, ns);
+            ns = urlNs;
+            (etcd, etcdV2, zookeeper) = kind switch
+            {
+                DcsKind.Etcd => ((EtcdConfig?)null, new EtcdConfig { Hosts = hosts }, (ZooKeeperConfig?)null),
+                DcsKind.ZooKeeper => (null, null, new ZooKeeperConfig { Hosts = hosts }),
+                _ => (new EtcdConfig { Hosts = hosts }, null, null),
+            };
+        }
+        if (etcd is null && etcdV2 is null && zookeeper is null)
+            throw new ConfigException("etcd3", "no DCS is configured: give -c FILE with an etcd3, etcd or zookeeper section, or --dcs-url etcd3://host:2379");
+        return new CtlContext(scope, ns, etcd, ctl) { EtcdV2 = etcdV2, ZooKeeper = zookeeper };
     }
 
-    /// <summary>--dcs-url [etcd3://]host[:port][/namespace] (patronictl's form).</summary>
-    internal static (EtcdConfig, string) ParseDcsUrl(string url, string ns)
+    /// <summary>
+    /// --dcs-url [scheme://]host[:port][/namespace] (patronictl's form): etcd3:// (the default), etcd:// (v2),
+    /// zookeeper:// (port 2181).
+    /// </summary>
+    internal static (DcsKind Kind, IReadOnlyList<string> Hosts, string Namespace) ParseDcsUrl(string url, string ns)
     {
         var withScheme = url.Contains("://", StringComparison.Ordinal) ? url : "etcd3://" + url;
-        if (!Uri.TryCreate(withScheme, UriKind.Absolute, out var uri) || uri.Scheme is not ("etcd3" or "etcd"))
-            throw new ConfigException("--dcs-url", $"--dcs-url '{url}' is not [etcd3://]host[:port][/namespace]");
-        var port = uri.IsDefaultPort || uri.Port <= 0 ? 2379 : uri.Port;
+        if (!Uri.TryCreate(withScheme, UriKind.Absolute, out var uri) || uri.Scheme is not ("etcd3" or "etcd" or "zookeeper"))
+            throw new ConfigException("--dcs-url", $"--dcs-url '{url}' is not [etcd3://|etcd://|zookeeper://]host[:port][/namespace]");
+        var kind = DcsKinds.Parse(uri.Scheme);
+        var defaultPort = kind == DcsKind.ZooKeeper ? 2181 : 2379;
+        var port = uri.IsDefaultPort || uri.Port <= 0 ? defaultPort : uri.Port;
         var path = uri.AbsolutePath.Trim('/');
-        return (new EtcdConfig { Hosts = [$"{uri.Host}:{port}"] }, path.Length > 0 ? "/" + path + "/" : ns);
+        return (kind, [$"{uri.Host}:{port}"], path.Length > 0 ? "/" + path + "/" : ns);
+    }
+
+    private static ZooKeeperConfig? ZooKeeperFromJson(JsonObject? o)
+    {
+        if (o is null) return null;
+        var hosts = new List<string>();
+        if (o["hosts"] is JsonArray arr) hosts.AddRange(arr.Select(h => h!.ToString()));
+        else if (o["hosts"] is { } s) hosts.AddRange(s.ToString().Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+        return hosts.Count == 0 ? null : new ZooKeeperConfig { Hosts = hosts.Select(h => HostPort.WithDefaultPort(h, 2181)).ToList() };
     }
 
     private static EtcdConfig? EtcdFromJson(JsonObject? o)
@@ -84,6 +117,8 @@ public sealed record CtlContext(string? Scope, string Namespace, EtcdConfig Etcd
             Name = "pgwarden-ctl",
             RestApi = new RestApiConfig { Listen = "127.0.0.1:0", ConnectAddress = "127.0.0.1:0" },
             Etcd3 = Etcd,
+            Etcd = EtcdV2,
+            ZooKeeper = ZooKeeper,
             Postgresql = new PostgresqlConfig
             {
                 Listen = "127.0.0.1:5432", ConnectAddress = "127.0.0.1:5432", DataDir = "/nonexistent",

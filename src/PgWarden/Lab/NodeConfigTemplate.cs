@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using PgWarden.Dcs;
 
 namespace PgWarden.Lab;
 
@@ -11,9 +12,13 @@ public sealed record NodeSpec(string Name, string Address, string DataDir, strin
     public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
 }
 
-/// <summary>Cluster-wide settings of a local cluster (the lab, the integration tests, the benchmark).</summary>
+/// <summary>
+/// Cluster-wide settings of a local cluster (the lab, the integration tests, the benchmark). EtcdHosts are the
+/// host:port entries of whichever store Dcs names (etcd3, etcd v2 or ZooKeeper).
+/// </summary>
 public sealed record LabClusterSpec(string Scope, IReadOnlyList<string> EtcdHosts)
 {
+    public DcsKind Dcs { get; init; } = DcsKind.Etcd3;
     public int Ttl { get; init; } = 30;
     public int LoopWait { get; init; } = 10;
     public int RetryTimeout { get; init; } = 10;
@@ -42,9 +47,7 @@ public static class NodeConfigTemplate
               listen: {node.Address}:{node.RestPort}
               connect_address: {node.Address}:{node.RestPort}
 
-            etcd3:
-              hosts: {string.Join(",", cluster.EtcdHosts)}
-
+            {DcsSection(cluster.Dcs, cluster.EtcdHosts)}
             bootstrap:
               dcs:
                 ttl: {cluster.Ttl}
@@ -98,4 +101,8 @@ public static class NodeConfigTemplate
         }
         return sb.ToString();
     }
+
+    /// <summary>The DCS section of a node's YAML ("etcd3:", "etcd:" or "zookeeper:" with a hosts line), newline-terminated.</summary>
+    public static string DcsSection(DcsKind dcs, IReadOnlyList<string> hosts) =>
+        $"{dcs.SectionName()}:\n  hosts: {string.Join(",", hosts)}\n";
 }

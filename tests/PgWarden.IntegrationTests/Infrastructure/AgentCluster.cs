@@ -1,12 +1,15 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using PgWarden.Dcs;
+using PgWarden.Dcs.ZooKeeper;
 using PgWarden.Lab;
 
 namespace PgWarden.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// A real cluster on loopback: one etcd, N pgwarden agents on 127.0.0.11.. (PostgreSQL 5432, REST 8008), each
+/// A real cluster on loopback: one DCS (etcd v3 by default; etcd v2 or ZooKeeper with <see cref="DcsKind"/>), N pgwarden agents on 127.0.0.11.. (PostgreSQL 5432, REST 8008), each
 /// agent running as its own OS user pgnodeN with a Patroni-format YAML file written by <see cref="NodeConfigTemplate"/>.
 /// Disposing stops every agent and postmaster it started and deletes its files.
 /// </summary>
@@ -20,6 +23,8 @@ public sealed class AgentCluster : IAsyncDisposable
     public static string Net { get; } = Environment.GetEnvironmentVariable("PGWARDEN_TEST_NET") ?? "127.0.0";
     public static string UserPrefix { get; } = Environment.GetEnvironmentVariable("PGWARDEN_TEST_USER_PREFIX") ?? "pg";
     public static string EtcdAddress => $"{Net}.5";
+    /// <summary>ZooKeeper servers live on NET.51, NET.52, NET.53.</summary>
+    public static string ZooKeeperAddress(int index) => $"{Net}.{50 + index}";
     public static string NodeAddress(int index) => $"{Net}.{10 + index}";
     public static string NodeUser(int index) => $"{UserPrefix}node{index}";
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(3) };
@@ -27,21 +32,51 @@ public sealed class AgentCluster : IAsyncDisposable
     public required string Scope { get; init; }
     public required string Root { get; init; }
     public required string BinDir { get; init; }
-    public required EtcdCluster Etcd { get; init; }
+    private readonly EtcdCluster? etcd;
+
+    /// <summary>The etcd servers (v3, or v2 with --enable-v2); throws on a ZooKeeper cluster.</summary>
+    public EtcdCluster Etcd
+    {
+        get => etcd ?? throw new InvalidOperationException($"cluster {Scope} runs on {Dcs.SectionName()}, not etcd");
+        init => etcd = value;
+    }
+
+    /// <summary>The ZooKeeper servers; throws on an etcd cluster.</summary>
+    public ZooKeeperEnsemble ZooKeeper
+    {
+        get => zooKeeper ?? throw new InvalidOperationException($"cluster {Scope} runs on {Dcs.SectionName()}, not ZooKeeper");
+        init => zooKeeper = value;
+    }
+
+    private readonly ZooKeeperEnsemble? zooKeeper;
+
+    public DcsKind Dcs => Spec.Dcs;
     public required LabClusterSpec Spec { get; init; }
     public List<ClusterNode> Nodes { get; } = [];
 
+    /// <summary>
+    /// Starts the DCS (dcs: etcd3 on NET.5, etcd v2 = etcd with --enable-v2 on NET.5, or ZooKeeper with zooKeeperServers
+    /// servers on NET.51..) and writes each node's YAML with the matching section; starts the agents unless told not to.
+    /// </summary>
     public static async Task<AgentCluster> StartAsync(string scope, int nodes, int ttl = 10, int loopWait = 2, int retryTimeout = 3,
-        bool startAgents = true, CancellationToken ct = default)
+        bool startAgents = true, DcsKind dcs = DcsKind.Etcd3, int zooKeeperServers = 1, CancellationToken ct = default)
     {
         var root = Path.Combine("/var/tmp/pgwarden-it", $"{scope}-{Guid.NewGuid():N}"[..(scope.Length + 9)]);
         Directory.CreateDirectory(root);
         File.SetUnixFileMode("/var/tmp/pgwarden-it", (UnixFileMode)0b111_101_101);
         File.SetUnixFileMode(root, (UnixFileMode)0b111_101_101);
         var binDir = PublishedBinaries.Directory;
-        var etcd = await EtcdCluster.StartAsync([EtcdAddress], Path.Combine(root, "etcd"), ct);
-        var spec = new LabClusterSpec(scope, etcd.Endpoints) { Ttl = ttl, LoopWait = loopWait, RetryTimeout = retryTimeout };
-        var cluster = new AgentCluster { Scope = scope, Root = root, BinDir = binDir, Etcd = etcd, Spec = spec };
+        EtcdCluster? etcd = null;
+        ZooKeeperEnsemble? zk = null;
+        if (dcs == DcsKind.ZooKeeper)
+            zk = await ZooKeeperEnsemble.StartAsync(Enumerable.Range(1, zooKeeperServers).Select(ZooKeeperAddress).ToList(), Path.Combine(root, "zk"), ct);
+        else
+            etcd = await EtcdCluster.StartAsync([EtcdAddress], Path.Combine(root, "etcd"), ct, enableV2: dcs == DcsKind.Etcd);
+        var hosts = zk?.Hosts ?? etcd!.Endpoints;
+        var spec = new LabClusterSpec(scope, hosts) { Ttl = ttl, LoopWait = loopWait, RetryTimeout = retryTimeout, Dcs = dcs };
+        var cluster = new AgentCluster { Scope = scope, Root = root, BinDir = binDir, Spec = spec };
+        if (etcd is not null) cluster = new AgentCluster { Scope = scope, Root = root, BinDir = binDir, Spec = spec, Etcd = etcd };
+        if (zk is not null) cluster = new AgentCluster { Scope = scope, Root = root, BinDir = binDir, Spec = spec, ZooKeeper = zk };
         for (var i = 1; i <= nodes; i++)
         {
             var node = cluster.AddNode(i);
@@ -74,8 +109,60 @@ public sealed class AgentCluster : IAsyncDisposable
 
     public ClusterNode Node(string name) => Nodes.Single(n => n.Name == name);
 
-    /// <summary>The cluster as the DCS holds it, read straight from etcd's gateway (no pgwarden code involved).</summary>
-    public async Task<Dictionary<string, string>> ReadDcsAsync()
+    /// <summary>
+    /// The cluster as the DCS holds it, relative key → value: from etcd's v3 gateway or v2 keys API with plain HTTP
+    /// (no pgwarden code involved), or from ZooKeeper with PgWarden's wire client (patronictl's kazoo checks it independently).
+    /// </summary>
+    public Task<Dictionary<string, string>> ReadDcsAsync() => Dcs switch
+    {
+        DcsKind.Etcd => ReadEtcdV2Async(),
+        DcsKind.ZooKeeper => ReadZooKeeperAsync(),
+        _ => ReadEtcd3Async(),
+    };
+
+    private async Task<Dictionary<string, string>> ReadEtcdV2Async()
+    {
+        var prefix = $"/service/{Scope}/";
+        using var response = await Http.GetAsync($"http://{Etcd.Endpoints[0]}/v2/keys/service/{Scope}?recursive=true");
+        var result = new Dictionary<string, string>();
+        if (response.StatusCode == HttpStatusCode.NotFound) return result;
+        response.EnsureSuccessStatusCode();
+        void Walk(JsonNode? node)
+        {
+            if (node is null) return;
+            if (node["dir"]?.GetValue<bool>() == true)
+            {
+                foreach (var child in node["nodes"]?.AsArray() ?? []) Walk(child);
+                return;
+            }
+            var key = node["key"]!.GetValue<string>();
+            if (key.StartsWith(prefix, StringComparison.Ordinal)) result[key[prefix.Length..]] = node["value"]?.GetValue<string>() ?? "";
+        }
+        Walk(JsonNode.Parse(await response.Content.ReadAsStringAsync())!["node"]);
+        return result;
+    }
+
+    private async Task<Dictionary<string, string>> ReadZooKeeperAsync()
+    {
+        var result = new Dictionary<string, string>();
+        await using var zk = new ZooKeeperClient(new ZooKeeperClientOptions { Hosts = ZooKeeper.Hosts, SessionTimeout = TimeSpan.FromSeconds(10) },
+            TimeProvider.System, NullLogger.Instance);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        async Task WalkAsync(string path, string relative)
+        {
+            var children = await zk.GetChildrenAsync(path, false, cts.Token);
+            if (children is null) return;
+            if (relative.Length > 0 && (children.Count == 0 || relative != "members" && relative != "optime"))
+            {
+                if (await zk.GetDataAsync(path, false, cts.Token) is { } node) result[relative] = System.Text.Encoding.UTF8.GetString(node.Data);
+            }
+            foreach (var c in children) await WalkAsync(path + "/" + c, relative.Length == 0 ? c : relative + "/" + c);
+        }
+        await WalkAsync($"/service/{Scope}", "");
+        return result;
+    }
+
+    private async Task<Dictionary<string, string>> ReadEtcd3Async()
     {
         var prefix = $"/service/{Scope}/";
         var body = new JsonObject
@@ -128,7 +215,8 @@ public sealed class AgentCluster : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (var n in Nodes) n.Dispose();
-        await Etcd.DisposeAsync();
+        if (etcd is not null) await etcd.DisposeAsync();
+        if (zooKeeper is not null) await zooKeeper.DisposeAsync();
         if (Environment.GetEnvironmentVariable("PGWARDEN_KEEP_TEST_DATA") != "1")
         {
             try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }

@@ -26,8 +26,11 @@ public sealed class EtcdCluster : IAsyncDisposable
     private readonly ConcurrentQueue<string>[] logs;
     private readonly string initialCluster;
 
-    private EtcdCluster(IReadOnlyList<string> ips, string dataDir)
+    private readonly bool enableV2;
+
+    private EtcdCluster(IReadOnlyList<string> ips, string dataDir, bool enableV2)
     {
+        this.enableV2 = enableV2;
         this.ips = ips;
         this.dataDir = dataDir;
         processes = new Process?[ips.Count];
@@ -40,11 +43,12 @@ public sealed class EtcdCluster : IAsyncDisposable
 
     public int Count => ips.Count;
 
-    public static async Task<EtcdCluster> StartAsync(IReadOnlyList<string> ips, string dataRoot, CancellationToken ct)
+    /// <summary>enableV2: also serve etcd's v2 keys API (--enable-v2), for the etcd: section.</summary>
+    public static async Task<EtcdCluster> StartAsync(IReadOnlyList<string> ips, string dataRoot, CancellationToken ct, bool enableV2 = false)
     {
         var dir = Path.Combine(dataRoot, "etcd-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
-        var cluster = new EtcdCluster(ips, dir);
+        var cluster = new EtcdCluster(ips, dir, enableV2);
         try
         {
             for (var i = 0; i < ips.Count; i++) cluster.Launch(i, "new");
@@ -82,6 +86,7 @@ public sealed class EtcdCluster : IAsyncDisposable
         {
             psi.ArgumentList.Add(a);
         }
+        if (enableV2) psi.ArgumentList.Add("--enable-v2=true");
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start etcd");
         // Drain the pipes so etcd never blocks on a full pipe.
         var log = logs[i] = new ConcurrentQueue<string>();

@@ -1,3 +1,4 @@
+using PgWarden.Dcs;
 using System.Text.Json.Nodes;
 using PgWarden.Config;
 
@@ -352,6 +353,49 @@ public class ConfigLoaderTests
         Assert.Equal(expected, c.Etcd3!.Protocol + "|" + string.Join(',', c.Etcd3.Hosts));
     }
 
+    [Theory]
+    [InlineData("hosts:\n    - zk1:2181\n    - zk2", "zk1:2181,zk2:2181")]
+    [InlineData("hosts: zk1,zk2:2182, zk3", "zk1:2181,zk2:2182,zk3:2181")]
+    [InlineData("hosts: '127.0.5.51:2181'", "127.0.5.51:2181")]
+    public void ZooKeeperHosts_BecomeHostPortList(string zkYaml, string expected)
+    {
+        var c = LoadText(MinimalFile().Replace("etcd3:\n  hosts: 127.0.0.1:2379\n", "zookeeper:\n  " + zkYaml + "\n", StringComparison.Ordinal));
+        Assert.Null(c.Etcd3);
+        Assert.Equal(expected, string.Join(',', c.ZooKeeper!.Hosts));
+        Assert.Equal(DcsKind.ZooKeeper, DcsFactory.KindOf(c));
+    }
+
+    [Fact]
+    public void EtcdSection_IsTheV2Store_AndWinsOverEtcd3LikePatroni()
+    {
+        var c = LoadText(MinimalFile() + "etcd:\n  host: 10.0.0.9\n  username: u\n  password: p\n");
+        Assert.Equal(["10.0.0.9:2379"], c.Etcd!.Hosts);
+        Assert.Equal("u", c.Etcd.Username);
+        Assert.NotNull(c.Etcd3);
+        Assert.Equal(DcsKind.Etcd, DcsFactory.KindOf(c));
+    }
+
+    [Fact]
+    public void ZooKeeperAndEtcdV2_FromTheEnvironment()
+    {
+        var env = MinimalEnvironment();
+        env.Remove("PATRONI_ETCD3_HOSTS");
+        env["PATRONI_ZOOKEEPER_HOSTS"] = "'zk1:2181','zk2:2181'";
+        var warnings = new List<string>();
+        var c = ConfigLoader.Load(null, env, warnings);
+        Assert.Equal(["zk1:2181", "zk2:2181"], c.ZooKeeper!.Hosts);
+        Assert.Empty(warnings);
+
+        env.Remove("PATRONI_ZOOKEEPER_HOSTS");
+        env["PATRONI_ETCD_HOSTS"] = "e1:2379,e2:2379";
+        env["PATRONI_ETCD_USERNAME"] = "root";
+        env["PATRONI_ETCD_PASSWORD"] = "pw";
+        c = ConfigLoader.Load(null, env, warnings);
+        Assert.Equal(["e1:2379", "e2:2379"], c.Etcd!.Hosts);
+        Assert.Equal(("root", "pw"), (c.Etcd.Username, c.Etcd.Password));
+        Assert.Equal(DcsKind.Etcd, DcsFactory.KindOf(c));
+    }
+
     [Fact]
     public void EtcdUrl_WithCredentials_SetsUsernameAndPassword()
     {
@@ -397,7 +441,9 @@ public class ConfigLoaderTests
         { "  data_dir: /data/pg\n=>", "postgresql.data_dir", "postgresql.data_dir is required" },
         { "superuser: {username: postgres}=>superuser: {password: x}", "postgresql.authentication.superuser.username", "postgresql.authentication.superuser.username is required" },
         { "replication: {username: replicator}=>replication: {}", "postgresql.authentication.replication.username", "postgresql.authentication.replication.username is required" },
-        { "etcd3:\n  hosts: 127.0.0.1:2379\n=>zookeeper:\n  hosts: 127.0.0.1:2181\n", "etcd3", "etcd3: a DCS section is required: 'etcd3' with host, hosts or url (found 'zookeeper', which PgWarden does not support yet)" },
+        { "etcd3:\n  hosts: 127.0.0.1:2379\n=>consul:\n  host: 127.0.0.1:8500\n", "etcd3", "etcd3: a DCS section is required: 'etcd3' or 'etcd' with host, hosts or url, or 'zookeeper' with hosts (found 'consul', which PgWarden does not support yet)" },
+        { "etcd3:\n  hosts: 127.0.0.1:2379\n=>zookeeper:\n  hosts: []\n", "zookeeper.hosts", "zookeeper.hosts: no ZooKeeper server: set hosts to a list of host:port" },
+        { "etcd3:\n  hosts: 127.0.0.1:2379\n=>zookeeper:\n  hosts: zk1\n  use_ssl: true\n", "zookeeper.use_ssl", "zookeeper.use_ssl: TLS to ZooKeeper is not supported yet; use a plain-text port" },
         { "  data_dir: /data/pg\n=>  data_dir: /data/pg\n  pg_ctl_timeout: soon\n", "postgresql.pg_ctl_timeout", "postgresql.pg_ctl_timeout: 'soon' is not an integer" },
         { "  data_dir: /data/pg\n=>  data_dir: /data/pg\n  use_pg_rewind: maybe\n", "postgresql.use_pg_rewind", "postgresql.use_pg_rewind: 'maybe' is not a boolean (expected true/false, on/off, yes/no or 1/0)" },
         { "  data_dir: /data/pg\n=>  data_dir: /data/pg\n  pg_hba: local all all trust\n", "postgresql.pg_hba", "postgresql.pg_hba: 'local all all trust' is not a list of strings" },
