@@ -44,7 +44,7 @@ public sealed class Agent : IAsyncDisposable
         {
             Timeout = TimeSpan.FromSeconds(3),
         };
-        _loop = new HaLoop(config, _dcs, pg, new PeerProber(_peerHttp), board, time, loggers.CreateLogger<HaLoop>(), dynamic);
+        _loop = new HaLoop(config, _dcs, pg, new PeerProber(_peerHttp), board, time, loggers.CreateLogger<HaLoop>(), dynamic, health);
     }
 
     public static Task<Agent> CreateAsync(AgentConfig config, ILoggerFactory loggers, TimeProvider time, CancellationToken ct)
