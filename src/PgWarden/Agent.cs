@@ -44,6 +44,8 @@ public sealed class Agent : IAsyncDisposable
         {
             Timeout = TimeSpan.FromSeconds(3),
         };
+        FailoverEndpoints.Register(_api.Routes, _api.Context, new PeerProber(_peerHttp));
+        ConfigEndpoints.Register(_api.Routes, _api.Context);
         _loop = new HaLoop(config, _dcs, pg, new PeerProber(_peerHttp), board, time, loggers.CreateLogger<HaLoop>(), dynamic, health);
     }
 
