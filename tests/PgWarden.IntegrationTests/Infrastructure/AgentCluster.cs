@@ -32,7 +32,7 @@ public sealed class AgentCluster : IAsyncDisposable
     public List<ClusterNode> Nodes { get; } = [];
 
     public static async Task<AgentCluster> StartAsync(string scope, int nodes, int ttl = 10, int loopWait = 2, int retryTimeout = 3,
-        bool startAgents = true, CancellationToken ct = default)
+        bool startAgents = true, Func<int, IReadOnlyDictionary<string, string>?>? tagsFor = null, CancellationToken ct = default)
     {
         var root = Path.Combine("/var/tmp/pgwarden-it", $"{scope}-{Guid.NewGuid():N}"[..(scope.Length + 9)]);
         Directory.CreateDirectory(root);
@@ -44,7 +44,7 @@ public sealed class AgentCluster : IAsyncDisposable
         var cluster = new AgentCluster { Scope = scope, Root = root, BinDir = binDir, Etcd = etcd, Spec = spec };
         for (var i = 1; i <= nodes; i++)
         {
-            var node = cluster.AddNode(i);
+            var node = cluster.AddNode(i, tagsFor?.Invoke(i));
             if (startAgents) node.Start();
         }
         return cluster;
