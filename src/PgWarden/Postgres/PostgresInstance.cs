@@ -268,6 +268,7 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
         var deadline = _time.GetUtcNow() + timeout;
         if (!IsPostmasterAlive())
         {
+            RestrictDataDirectoryMode();
             _owner.CreateDirectory(Path.GetDirectoryName(LogFile)!, OwnerOnlyDir);
             // pg_ctl hands -o to /bin/sh, so each option is shell-quoted; the postmaster detaches from us.
             var options = new List<string> { "--config-file=" + ConfFile };
@@ -415,6 +416,7 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
     public async Task<RewindResult> RewindAsync(string host, int port, CancellationToken ct)
     {
         if (IsPostmasterAlive()) return new RewindResult(false, "PostgreSQL is still running; pg_rewind needs it stopped");
+        RestrictDataDirectoryMode();
         await WritePgpassAsync(ct).ConfigureAwait(false);
         var auth = _config.Postgresql.Authentication;
         var user = auth.Rewind ?? auth.Superuser;
@@ -449,6 +451,20 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => _connections.DisposeAsync();
+
+    /// <summary>
+    /// PostgreSQL (and pg_rewind's single-user crash recovery) refuse a data directory open to others; a careless
+    /// chmod -R must not keep a node down, so put the mode back to 0700 when group/other have more than r-x.
+    /// </summary>
+    private void RestrictDataDirectoryMode()
+    {
+        if (OperatingSystem.IsWindows() || !Directory.Exists(DataDir)) return;
+        var mode = File.GetUnixFileMode(DataDir);
+        const UnixFileMode tooOpen = UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        if ((mode & tooOpen) == 0) return;
+        _logger.LogWarning("data directory {DataDir} has mode {Mode}; restoring 0700 (PostgreSQL refuses to start otherwise)", DataDir, mode);
+        FileOwner.SetMode(DataDir, OwnerOnlyDir);
+    }
 
     private async Task WritePgpassAsync(CancellationToken ct)
     {
