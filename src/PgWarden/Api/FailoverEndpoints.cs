@@ -138,6 +138,8 @@ public static class FailoverEndpoints
                 return "candidate name does not match with sync_standby";
             members = [.. view.Members.Where(m => m.Name == candidate)];
             if (members.Count == 0) return "candidate does not exists";
+            // Patroni 3.0.2 lets this through; the leader then drops the request and the caller sees 503 "Switchover failed".
+            if (candidate == currentLeader) return null;
         }
         else
         {
