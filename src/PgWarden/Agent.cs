@@ -44,7 +44,9 @@ public sealed class Agent : IAsyncDisposable
         {
             Timeout = TimeSpan.FromSeconds(3),
         };
-        _loop = new HaLoop(config, _dcs, pg, new PeerProber(_peerHttp), board, time, loggers.CreateLogger<HaLoop>(), dynamic);
+        FailoverEndpoints.Register(_api.Routes, _api.Context, new PeerProber(_peerHttp));
+        ConfigEndpoints.Register(_api.Routes, _api.Context);
+        _loop = new HaLoop(config, _dcs, pg, new PeerProber(_peerHttp), board, time, loggers.CreateLogger<HaLoop>(), dynamic, health);
         OperationEndpoints.Register(_api.Routes, _api.Context, _loop.Operations);
     }
 

@@ -16,6 +16,7 @@ public static class CtlCommands
         yield return ListCommand("list", "List the members of a cluster", topology: false);
         yield return ListCommand("topology", "List the members of a cluster as a replication tree", topology: true);
         yield return HistoryCommand();
+        foreach (var command in FailoverCommands.Create(ConfigFile, DcsUrl)) yield return command;
         yield return VersionCommand();
     }
 

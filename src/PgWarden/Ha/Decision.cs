@@ -31,6 +31,20 @@ public enum HaAction
     Follow,
     /// <summary>We run a primary but someone else holds the lock: stop at once and come back as its standby.</summary>
     DemoteToReplica,
+    /// <summary>We are the leader and the failover key cannot be honoured (or is stale): renew, then clear it.</summary>
+    RenewAndClearFailover,
+    /// <summary>We are the leader and a switchover to Target (null: the best candidate) is due: graceful demote.</summary>
+    GracefulSwitchover,
+    /// <summary>We hold the lock but our postmaster is hung: kill it and release the lock so a replica takes over.</summary>
+    ReleaseHungPrimary,
+    /// <summary>We hold the lock but our primary did not come back within primary_start_timeout: release the lock.</summary>
+    ReleaseLock,
+    /// <summary>Our data diverged from the leader Target: stop, pg_rewind from it, start as its standby.</summary>
+    Rewind,
+    /// <summary>Diverged and cannot rewind, but allowed to: wipe the data directory and clone again from Target.</summary>
+    Reinitialize,
+    /// <summary>Diverged and not allowed to repair: stay stopped, and say why (log, /patroni, list).</summary>
+    StayStopped,
 }
 
 /// <summary>An action plus the human-readable reason that the loop logs once per cycle.</summary>

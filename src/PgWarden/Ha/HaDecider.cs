@@ -37,6 +37,13 @@ public static class HaDecider
 
         if (!input.PostmasterAlive) return DecideStopped(input, view, iHoldLock, paused);
 
+        if (iHoldLock && !paused && input.PostgresUnhealthyFor is { } unhealthy && unhealthy >= HungPrimaryGrace(input.Dynamic))
+        {
+            return new Decision(HaAction.ReleaseHungPrimary,
+                $"postgres has not accepted new connections for {unhealthy.TotalSeconds:0.#} s (hung postmaster): " +
+                "killing it and releasing the leader lock");
+        }
+
         var probe = input.Probe;
         if (probe is null)
         {
@@ -50,7 +57,11 @@ public static class HaDecider
         if (!probe.InRecovery)
         {
             if (iHoldLock)
-                return new Decision(HaAction.RenewLock, $"no action. I am ({me}), the leader with the lock");
+            {
+                return view.Failover is { IsEmpty: false } request
+                    ? DecideFailoverRequestAsLeader(input, view, request, probe, paused)
+                    : new Decision(HaAction.RenewLock, $"no action. I am ({me}), the leader with the lock");
+            }
             if (leader is not null)
             {
                 return paused
@@ -71,13 +82,15 @@ public static class HaDecider
 
         if (leader is not null)
         {
+            if (!paused && StuckOnOldTimeline(input, view, probe) is { } stuck) return stuck;
             var upstream = UpstreamFor(input, view, leader);
             return new Decision(HaAction.Follow, $"no action. I am ({me}), a secondary, and following a leader ({leader})", upstream);
         }
 
-        if (paused) return new Decision(HaAction.Nothing, "PAUSE: no leader, no automatic failover while paused");
         if (input.Tags.NoFailover)
             return new Decision(HaAction.Follow, "following no leader because I am tagged nofailover", null);
+        if (view.Failover is { IsEmpty: false } manual) return DecideManualFailoverWithoutLeader(input, view, manual, probe, paused);
+        if (paused) return new Decision(HaAction.Nothing, "PAUSE: no leader, no automatic failover while paused");
 
         var (healthy, why) = IsHealthiest(input, probe.WalPosition, view);
         return healthy
@@ -125,15 +138,24 @@ public static class HaDecider
 
         if (iHoldLock)
         {
-            var wasPrimary = !input.DataDir.IsStandbyConfigured
-                && input.DataDir.ClusterState is "in production" or "shut down" or "in crash recovery" or "shutting down";
+            var wasPrimary = WasPrimary(input.DataDir);
+            var limit = input.Dynamic.PrimaryStartTimeout;
+            if (wasPrimary && input.PrimaryDownFor is { } down && down >= TimeSpan.FromSeconds(limit))
+            {
+                return new Decision(HaAction.ReleaseLock, limit == 0
+                    ? "postgres is not running and primary_start_timeout is 0: releasing the leader lock to fail over"
+                    : $"primary did not come back within primary_start_timeout {limit} s (down {down.TotalSeconds:0} s): releasing the leader lock");
+            }
             return wasPrimary
                 ? new Decision(HaAction.StartAsPrimary, $"starting primary {me} after failure: I hold the lock")
                 : new Decision(HaAction.StartAsReplica, "starting as a secondary before promoting: I hold the lock", null);
         }
 
         if (leader is not null)
+        {
+            if (DivergedFromLeader(input, view) is { } diverged) return diverged;
             return new Decision(HaAction.StartAsReplica, $"starting as a secondary of leader {leader}", UpstreamFor(input, view, leader));
+        }
 
         return new Decision(HaAction.StartAsReplica, "starting as a secondary: the cluster has no leader", null);
     }
@@ -161,6 +183,111 @@ public static class HaDecider
         return leader;
     }
 
+    /// <summary>A hung postmaster under the lock is given this long before the lock is released.</summary>
+    internal static TimeSpan HungPrimaryGrace(Config.DynamicConfig d) => TimeSpan.FromSeconds(Math.Max(d.LoopWait, d.Ttl / 2.0));
+
+    /// <summary>How long a standby may be on an older timeline than the leader without streaming before we rewind.</summary>
+    internal static TimeSpan NotStreamingGrace(Config.DynamicConfig d) => TimeSpan.FromSeconds(Math.Max(5, 2 * d.LoopWait));
+
+    private static bool WasPrimary(Postgres.DataDirectoryInfo data) => !data.IsStandbyConfigured
+        && data.ClusterState is "in production" or "shut down" or "in crash recovery" or "shutting down";
+
+    private static int LeaderTimeline(ClusterView view) =>
+        view.LeaderMember?.Data.Timeline is { } t and > 0 ? (int)t : view.ClusterTimeline;
+
+    /// <summary>
+    /// A former primary on an older timeline than the leader may hold WAL the leader never had. pg_rewind decides
+    /// exactly (it says "no rewind required" when we did not go past the fork point); without it we may only wipe.
+    /// </summary>
+    private static Decision? DivergedFromLeader(HaInput input, ClusterView view)
+    {
+        var leader = view.Leader!.Name;
+        var ours = input.DataDir.TimelineId ?? 0;
+        var theirs = LeaderTimeline(view);
+        if (!WasPrimary(input.DataDir) || ours == 0 || theirs <= ours) return null;
+        return Repair(input, leader, $"this former primary is on timeline {ours} and the leader {leader} on {theirs}");
+    }
+
+    private static Decision? StuckOnOldTimeline(HaInput input, ClusterView view, Postgres.PostgresProbe probe)
+    {
+        var theirs = LeaderTimeline(view);
+        if (input.NotStreamingFor is not { } idle || idle < NotStreamingGrace(input.Dynamic)) return null;
+        if (probe.Timeline == 0 || theirs <= probe.Timeline || !input.Rejoin.UsePgRewind) return null;
+        return Repair(input, view.Leader!.Name,
+            $"not streaming for {idle.TotalSeconds:0} s on timeline {probe.Timeline} while the leader is on {theirs}");
+    }
+
+    private static Decision Repair(HaInput input, string leader, string situation)
+    {
+        var policy = input.Rejoin;
+        if (input.RewindFailure is { } failure)
+        {
+            return policy.RemoveOnRewindFailure || policy.RemoveOnDivergedTimelines
+                ? new Decision(HaAction.Reinitialize, $"{situation}; pg_rewind failed ({failure}): removing the data directory and cloning again", leader)
+                : new Decision(HaAction.StayStopped, $"{situation}; pg_rewind failed ({failure}) and remove_data_directory_on_rewind_failure is off: " +
+                                                     "staying stopped, never streaming from a diverged point (fix it or run reinit)");
+        }
+        if (policy.UsePgRewind)
+            return new Decision(HaAction.Rewind, $"{situation}: running pg_rewind from the leader before following it", leader);
+        if (policy.RemoveOnDivergedTimelines)
+            return new Decision(HaAction.Reinitialize, $"{situation}; use_pg_rewind is off: remove_data_directory_on_diverged_timelines says clone again", leader);
+        // Patroni starts it anyway; PostgreSQL itself refuses to stream from a diverged point.
+        return new Decision(HaAction.StartAsReplica, $"{situation}; use_pg_rewind is off: starting as a secondary, PostgreSQL refuses to stream if it diverged", leader);
+    }
+
+    /// <summary>Patroni's process_manual_failover_from_leader (compat §5.6), run after each successful renewal.</summary>
+    private static Decision DecideFailoverRequestAsLeader(HaInput input, ClusterView view, FailoverRequest request,
+        Postgres.PostgresProbe probe, bool paused)
+    {
+        var me = input.Name;
+        if (request.ScheduledAt is { } at && !paused)
+        {
+            var loopWait = TimeSpan.FromSeconds(input.Dynamic.LoopWait);
+            if (at - input.Now > loopWait)
+                return new Decision(HaAction.RenewLock, $"no action. I am ({me}), the leader with the lock; awaiting scheduled switchover at {at:O}");
+            if (input.Now - at > loopWait * 1.5)
+                return new Decision(HaAction.RenewAndClearFailover, $"found a stale scheduled switchover (at {at:O}); clearing it");
+        }
+        if (request.Candidate == me)
+            return new Decision(HaAction.RenewAndClearFailover, "manual failover: I am already the leader, no need to failover");
+        if (!string.IsNullOrEmpty(request.Leader) && request.Leader != me)
+            return new Decision(HaAction.RenewAndClearFailover, $"manual failover: leader name does not match: {request.Leader} != {me}");
+        if (paused && request.Candidate is null)
+            return new Decision(HaAction.RenewAndClearFailover, "Switchover is possible only to a specific candidate in a paused state");
+
+        var verdicts = SwitchoverCandidates.Evaluate(view, me, request.Candidate, input.Peers, probe.WalPosition, input.Dynamic.MaximumLagOnFailover);
+        var best = SwitchoverCandidates.Best(verdicts);
+        if (best is null)
+        {
+            return new Decision(HaAction.RenewAndClearFailover,
+                "manual failover: no healthy members found; " + SwitchoverCandidates.Explain(verdicts));
+        }
+        return new Decision(HaAction.GracefulSwitchover, $"manual switchover: demoting myself gracefully, handing over to {best}", best);
+    }
+
+    /// <summary>Patroni's manual_failover_process_no_leader: who may race while a failover key is pending.</summary>
+    private static Decision DecideManualFailoverWithoutLeader(HaInput input, ClusterView view, FailoverRequest request,
+        Postgres.PostgresProbe probe, bool paused)
+    {
+        var me = input.Name;
+        if (request.Candidate == me)
+            return new Decision(HaAction.AcquireLock, "manual failover: I am the candidate; acquiring the session lock");
+        if (paused)
+            return new Decision(HaAction.Nothing, $"PAUSE: no leader; waiting for the manual failover candidate {request.Candidate ?? "(none)"}");
+        var others = input.Peers.Where(p => p.Reachable && p.Name != me && !p.NoFailover && !p.IsPrimary).ToList();
+        if (request.Candidate is not null && others.Any(p => p.Name == request.Candidate))
+            return new Decision(HaAction.Follow, $"manual failover: waiting for the candidate {request.Candidate} to take the lock", null);
+        if (request.Leader == me && others.Count > 0)
+            return new Decision(HaAction.Follow, "manual failover: I was the leader; leaving the race to the other members", null);
+
+        // The named candidate is gone: race as usual but without the lag check, ignoring the former leader.
+        var race = input with { Peers = [.. input.Peers.Where(p => p.Name != request.Leader)] };
+        var (healthy, why) = IsHealthiest(race, probe.WalPosition, view, checkLag: false);
+        return healthy
+            ? new Decision(HaAction.AcquireLock, "manual failover: the candidate is unavailable and I am the healthiest; acquiring the session lock")
+            : new Decision(HaAction.Follow, $"following no leader: {why}", null);
+    }
+
     private static bool IsBehindClusterTimeline(int timeline, ClusterView view) =>
         view.History is not null && timeline > 0 && timeline < view.ClusterTimeline;
 
@@ -168,9 +295,9 @@ public static class HaDecider
     /// Patroni's is_healthiest_node: within maximum_lag_on_failover of the last leader position, and no reachable
     /// eligible peer is a primary, is ahead of us, or is level with us and has a higher failover_priority.
     /// </summary>
-    internal static (bool Healthy, string Why) IsHealthiest(HaInput input, long ownWal, ClusterView view)
+    internal static (bool Healthy, string Why) IsHealthiest(HaInput input, long ownWal, ClusterView view, bool checkLag = true)
     {
-        if (view.LeaderOptime is { } leaderOptime && leaderOptime - ownWal > input.Dynamic.MaximumLagOnFailover)
+        if (checkLag && view.LeaderOptime is { } leaderOptime && leaderOptime - ownWal > input.Dynamic.MaximumLagOnFailover)
         {
             return (false, $"not healthy enough for leader race: lag {leaderOptime - ownWal} bytes > " +
                            $"maximum_lag_on_failover {input.Dynamic.MaximumLagOnFailover}");

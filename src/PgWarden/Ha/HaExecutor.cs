@@ -16,6 +16,12 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
     private TimeSpan StartTimeout => TimeSpan.FromSeconds(Math.Max(config.Postgresql.PgCtlTimeout, 10));
     private TimeSpan StopTimeout => TimeSpan.FromSeconds(Math.Max(config.Postgresql.PgCtlTimeout, 10));
 
+    /// <summary>A primary that lost the DCS must be read-only before its lock can expire: its stop is bounded tightly.</summary>
+    internal TimeSpan FencingStopBudget => TimeSpan.FromSeconds(Math.Max(2, Math.Min(state.Dynamic.RetryTimeout, 5)));
+
+    /// <summary>How long the old leader waits for the candidate to receive its shutdown checkpoint before releasing the lock.</summary>
+    private static readonly TimeSpan HandoverWait = TimeSpan.FromSeconds(10);
+
     /// <summary>Returns an exit code when the agent must stop.</summary>
     public async Task<int?> ExecuteAsync(Decision decision, HaInput input, CancellationToken ct)
     {
@@ -28,7 +34,29 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
                 HaLog.Fatal(log, decision.Reason);
                 return 1;
             case HaAction.DemoteOffline:
-                await DemoteAsync(StopMode.Fast, RecoveryTarget.NoUpstream, ct);
+                await DemoteAsync(StopMode.Fast, RecoveryTarget.NoUpstream, ct, FencingStopBudget);
+                return null;
+            case HaAction.RenewAndClearFailover:
+                if (await RenewAsync(input, ct) && input.View?.Failover is { } stale)
+                    await dcs.SetFailoverAsync("{}", stale.ModRevision, ct);
+                return null;
+            case HaAction.GracefulSwitchover:
+                if (await RenewAsync(input, ct)) await SwitchoverAsync(input, decision.Target!, ct);
+                return null;
+            case HaAction.ReleaseHungPrimary:
+                await ReleaseHungPrimaryAsync(ct);
+                return null;
+            case HaAction.ReleaseLock:
+                await ReleaseLockAsync(null, ct);
+                return null;
+            case HaAction.Rewind:
+                await RewindAsync(input, decision.Target!, ct);
+                return null;
+            case HaAction.Reinitialize:
+                await ReinitializeAsync(input, decision.Target!, ct);
+                return null;
+            case HaAction.StayStopped:
+                await StayStoppedAsync(ct);
                 return null;
             case HaAction.RaceForBootstrap:
                 return await BootstrapAsync(input, ct);
@@ -39,7 +67,9 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
                 await dcs.InitializeAsync(create: true, input.DataDir.SystemIdentifier ?? "", ct);
                 return null;
             case HaAction.StartAsPrimary:
-                await StartAsync(null, ct);
+                // The view may come from the watch cache: only a fresh renewal proves the lock is still ours.
+                if (await RenewAsync(input, ct)) await StartAsync(null, ct);
+                else await StartAsync(RecoveryTarget.NoUpstream, ct);
                 return null;
             case HaAction.StartAsReplica:
                 await StartAsync(UpstreamOf(input.View!, decision.Target), ct);
@@ -99,7 +129,9 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
             // The member key says "running" before the lock appears: replicas woken by the lock can clone at once.
             var probe = await pg.ProbeAsync(ct);
             await dcs.TouchMemberAsync(MemberKeyBuilder.Build(config, "running", "master", probe, false, false), ct);
+            var taking = time.GetTimestamp();
             await dcs.TakeLeaderAsync(ct);
+            state.RenewedAtTimestamp = taking;
             state.LastLeaderRenewal = time.GetUtcNow();
             state.SystemIdentifier = sysid;
             HaLog.Bootstrapped(log, sysid, time.GetElapsedTime(started).TotalSeconds);
@@ -173,6 +205,7 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
     private async Task<bool> RenewAsync(HaInput input, CancellationToken ct)
     {
         bool renewed;
+        var started = time.GetTimestamp();
         try
         {
             renewed = await dcs.UpdateLeaderAsync(input.View?.Leader, ct);
@@ -180,18 +213,23 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
         catch (DcsException e)
         {
             HaLog.DcsUnreachable(log, e.Kind.ToString(), e.Message);
-            if (input.Probe is { InRecovery: false }) await DemoteAsync(StopMode.Fast, RecoveryTarget.NoUpstream, ct);
+            if (input.Probe is { InRecovery: false })
+            {
+                FailoverLog.DemotingWithoutDcs(log, e.Message);
+                await DemoteAsync(StopMode.Fast, RecoveryTarget.NoUpstream, ct, FencingStopBudget);
+            }
             return false;
         }
 
         if (!renewed)
         {
             HaLog.LostLock(log);
-            state.LastLeaderRenewal = null;
-            if (input.Probe is { InRecovery: false }) await DemoteAsync(StopMode.Immediate, RecoveryTarget.NoUpstream, ct);
+            state.ForgetLock();
+            if (input.Probe is { InRecovery: false }) await DemoteAsync(StopMode.Immediate, RecoveryTarget.NoUpstream, ct, FencingStopBudget);
             return false;
         }
 
+        state.RenewedAtTimestamp = started;
         state.LastLeaderRenewal = time.GetUtcNow();
         if (input.Probe is { InRecovery: false } probe)
         {
@@ -236,6 +274,7 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
 
     private async Task PromoteAsync(HaInput input, CancellationToken ct)
     {
+        var promoteStart = time.GetTimestamp();
         SetActionState("running", "promoted");
         try
         {
@@ -245,10 +284,14 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
                 ReleaseActionState("running", "replica");
                 return;
             }
+            ReleaseActionState("running", "master");
+            FailoverLog.Promoted(log, time.GetElapsedTime(promoteStart).TotalMilliseconds);
             // Clean the recovery settings so a restart comes back as a primary.
             await pg.WriteConfigurationAsync(null, state.Dynamic, ct);
             await pg.ReloadAsync(ct);
-            ReleaseActionState("running", "master");
+            // pg_rewind on a former primary reads the new timeline from our pg_control: checkpoint now (Patroni does too).
+            try { await pg.CheckpointAsync(ct); }
+            catch (Exception e) when (e is not OperationCanceledException) { FailoverLog.CheckpointFailed(log, e.Message); }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -259,15 +302,22 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
 
     private async Task AcquireAsync(HaInput input, CancellationToken ct)
     {
+        var started = time.GetTimestamp();
         if (!await dcs.AttemptToAcquireLeaderAsync(ct))
         {
             HaLog.LostLeaderRace(log, "another member");
             return;
         }
+        state.RenewedAtTimestamp = started;
         state.LastLeaderRenewal = time.GetUtcNow();
-        // A new leader clears any failover request (Patroni writes {} without compare).
-        if (input.View?.Failover is { IsEmpty: false }) await dcs.SetFailoverAsync("{}", null, ct);
+        // Promote first (in this same cycle): every second without a primary is a second without writes.
         if (input.Probe is { InRecovery: true }) await PromoteAsync(input, ct);
+        // A new leader clears any failover request (Patroni writes {} without compare).
+        if (input.View?.Failover is { IsEmpty: false })
+        {
+            try { await dcs.SetFailoverAsync("{}", null, ct); }
+            catch (DcsException e) { HaLog.DcsUnreachable(log, e.Kind.ToString(), e.Message); }
+        }
     }
 
     private async Task FollowAsync(HaInput input, string? target, CancellationToken ct)
@@ -276,20 +326,170 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
         var upstream = UpstreamOf(input.View!, target);
         if (await pg.WriteConfigurationAsync(upstream, state.Dynamic, ct))
         {
+            // PostgreSQL 13+ applies a changed primary_conninfo on reload (the WAL receiver restarts): no restart.
             await pg.ReloadAsync(ct);
+            state.NotStreamingSince = null;
             HaLog.Repointed(log, $"{upstream.Host}:{upstream.Port}");
         }
     }
 
-    private async Task DemoteAsync(StopMode mode, RecoveryTarget target, CancellationToken ct)
+    private async Task DemoteAsync(StopMode mode, RecoveryTarget target, CancellationToken ct, TimeSpan? stopTimeout = null)
     {
         SetActionState("stopping", "demoted");
+        state.ForgetLock();
         board.Publish(state.ToNodeStatus(config, board.Current) with { LastLeaderRenewal = null });
-        state.LastLeaderRenewal = null;
-        await pg.StopAsync(mode, StopTimeout, ct);
+        await pg.StopAsync(mode, stopTimeout ?? StopTimeout, ct);
         state.MarkStopped();
         ReleaseActionState("stopped", "demoted");
         await StartAsync(target, ct);
+    }
+
+    /// <summary>
+    /// Patroni's graceful demote for a switchover: CHECKPOINT (so the shutdown checkpoint is quick), fast stop,
+    /// wait until the candidate has received the shutdown checkpoint, then release the lock (status.optime first)
+    /// and come back as a standby of the candidate.
+    /// </summary>
+    private async Task SwitchoverAsync(HaInput input, string candidate, CancellationToken ct)
+    {
+        var view = input.View!;
+        if (view.Failover?.ScheduledAt is { } at && at > time.GetUtcNow())
+            await Task.Delay(at - time.GetUtcNow(), time, ct);
+        var started = time.GetTimestamp();
+        FailoverLog.SwitchoverStarting(log, candidate);
+        try { await pg.CheckpointAsync(ct); }
+        catch (Exception e) when (e is not OperationCanceledException) { FailoverLog.CheckpointFailed(log, e.Message); }
+
+        SetActionState("stopping", "demoted");
+        state.ForgetLock();
+        board.Publish(state.ToNodeStatus(config, board.Current));
+        try { await dcs.TouchMemberAsync(MemberKeyBuilder.Build(config, "stopping", "demoted", null, false, false), ct); }
+        catch (DcsException) { }
+        await pg.StopAsync(StopMode.Fast, StopTimeout, ct);
+        state.MarkStopped();
+        ReleaseActionState("stopped", "demoted");
+
+        var checkpoint = pg.InspectDataDirectory().CheckpointLsn;
+        var target = view.FindMember(candidate)?.Data.ParseConnUrl() ?? (null, 0);
+        if (checkpoint is { } lsn && target.Item1 is { } host)
+        {
+            var waited = time.GetTimestamp();
+            long? received = null;
+            while (time.GetElapsedTime(waited) < HandoverWait)
+            {
+                received = await pg.RemoteReceivedLsnAsync(host, target.Item2, ct);
+                if (received > lsn) break;
+                await Task.Delay(TimeSpan.FromMilliseconds(50), time, ct);
+            }
+            if (received > lsn) FailoverLog.CheckpointReceived(log, candidate, Lsn.Format(lsn), time.GetElapsedTime(waited).TotalMilliseconds);
+            else FailoverLog.CheckpointNotReceived(log, candidate, Lsn.Format(lsn), received is { } r ? Lsn.Format(r) : "unknown");
+        }
+        await ReleaseLockAsync(checkpoint, ct);
+        FailoverLog.SwitchoverHandedOver(log, candidate, time.GetElapsedTime(started).TotalMilliseconds);
+        await StartAsync(UpstreamOf(view, candidate), ct);
+    }
+
+    /// <summary>A hung postmaster: kill it and every backend (existing connections could still commit), then release the lock.</summary>
+    private async Task ReleaseHungPrimaryAsync(CancellationToken ct)
+    {
+        SetActionState("stopping", "demoted");
+        state.ForgetLock();
+        board.Publish(state.ToNodeStatus(config, board.Current));
+        await pg.StopAsync(StopMode.Immediate, FencingStopBudget, ct);
+        state.MarkStopped();
+        ReleaseActionState("stopped", "demoted");
+        if (pg.IsPostmasterAlive())
+        {
+            // Still alive after SIGKILL: keep the lock rather than let a second primary appear; the lease decides.
+            FailoverLog.HungPrimaryNotKilled(log);
+            return;
+        }
+        await ReleaseLockAsync(null, ct);
+    }
+
+    private async Task ReleaseLockAsync(long? checkpoint, CancellationToken ct)
+    {
+        state.ForgetLock();
+        try
+        {
+            if (await dcs.DeleteLeaderAsync(checkpoint, ct)) HaLog.LeaderReleased(log);
+        }
+        catch (DcsException e)
+        {
+            HaLog.LeaderReleaseFailed(log, e.Message);
+        }
+    }
+
+    private async Task RewindAsync(HaInput input, string leader, CancellationToken ct)
+    {
+        var view = input.View!;
+        var (host, port) = view.FindMember(leader)?.Data.ParseConnUrl() ?? (null, 0);
+        if (host is null) return;
+        if (pg.IsPostmasterAlive())
+        {
+            await pg.StopAsync(StopMode.Fast, StopTimeout, ct);
+            state.MarkStopped();
+        }
+        SetActionState("running pg_rewind", "replica");
+        board.Publish(state.ToNodeStatus(config, board.Current));
+        var started = time.GetTimestamp();
+        var result = await pg.RewindAsync(host, port, ct);
+        if (!result.Succeeded)
+        {
+            FailoverLog.RewindFailed(log, leader, result.Message);
+            state.RewindFailure = result.Message;
+            ReleaseActionState("rewind failed", "replica");
+            return;
+        }
+        FailoverLog.Rewound(log, leader, result.Message, time.GetElapsedTime(started).TotalSeconds);
+        state.RewindFailure = null;
+        _dataDirChanged = true;
+        ReleaseActionState("stopped", "replica");
+        await StartAsync(UpstreamOf(view, leader), ct);
+    }
+
+    private async Task ReinitializeAsync(HaInput input, string leader, CancellationToken ct)
+    {
+        if (pg.IsPostmasterAlive())
+        {
+            await pg.StopAsync(StopMode.Immediate, FencingStopBudget, ct);
+            state.MarkStopped();
+        }
+        FailoverLog.Reinitializing(log, leader);
+        state.RewindFailure = null;
+        _dataDirChanged = true;
+        await CloneAsync(input.View!, leader, ct);
+    }
+
+    private async Task StayStoppedAsync(CancellationToken ct)
+    {
+        if (pg.IsPostmasterAlive())
+        {
+            await pg.StopAsync(StopMode.Fast, StopTimeout, ct);
+            state.MarkStopped();
+        }
+        state.PgState = "rewind failed";
+    }
+
+    /// <summary>Set when an action rewrote the data directory: the loop must re-read pg_controldata.</summary>
+    private bool _dataDirChanged;
+
+    public bool TakeDataDirChanged()
+    {
+        var changed = _dataDirChanged;
+        _dataDirChanged = false;
+        return changed;
+    }
+
+    /// <summary>
+    /// The fence: the loop could not renew in time. Stop accepting writes now (immediate stop, SIGKILL fallback);
+    /// the next cycle restarts PostgreSQL read-only unless a renewal succeeds first.
+    /// </summary>
+    public async Task FenceAsync(CancellationToken ct)
+    {
+        state.ForgetLock();
+        board.Publish(state.ToNodeStatus(config, board.Current) with { LastLeaderRenewal = null });
+        await pg.StopAsync(StopMode.Immediate, FencingStopBudget, ct);
+        state.MarkStopped();
     }
 
     /// <summary>SIGTERM: stop PostgreSQL cleanly, then (as leader) release the lock so replicas race at once.</summary>

@@ -26,6 +26,24 @@ public sealed record HaInput
     public DateTimeOffset Now { get; init; }
     /// <summary>When we last acquired or renewed the lock (monotonic bookkeeping kept by the loop).</summary>
     public DateTimeOffset? LastLeaderRenewal { get; init; }
+    /// <summary>Monotonic time since the start of our last successful acquire/renewal; null when we hold no lock.</summary>
+    public TimeSpan? SinceLastRenewal { get; init; }
+    /// <summary>How long the postmaster has been alive but unhealthy (stopped, or refusing fresh connections); null when healthy.</summary>
+    public TimeSpan? PostgresUnhealthyFor { get; init; }
+    /// <summary>How long PostgreSQL has been down while we held the lock (for primary_start_timeout); null when running.</summary>
+    public TimeSpan? PrimaryDownFor { get; init; }
+    /// <summary>How long this standby has been in recovery without a streaming WAL receiver; null when streaming or not a standby.</summary>
+    public TimeSpan? NotStreamingFor { get; init; }
+    /// <summary>How to rejoin after a divergence (use_pg_rewind and the remove_data_directory_* switches).</summary>
+    public RejoinPolicy Rejoin { get; init; } = RejoinPolicy.Default;
+    /// <summary>Why the last pg_rewind failed; null when none failed since the last successful start.</summary>
+    public string? RewindFailure { get; init; }
+}
+
+/// <summary>The local switches that decide what a diverged node may do to its data directory.</summary>
+public sealed record RejoinPolicy(bool UsePgRewind, bool RemoveOnRewindFailure, bool RemoveOnDivergedTimelines)
+{
+    public static readonly RejoinPolicy Default = new(false, false, false);
 }
 
 /// <summary>A peer's answer to GET /patroni during a leader race (Reachable false when it did not answer in time).</summary>

@@ -26,9 +26,13 @@ public sealed class HaLoop
     private readonly SemaphoreSlim _wake = new(0, 1);
     private DataDirectoryInfo? _dataDirWhileRunning;
 
+    private readonly PostmasterHealth? _health;
+    private int _fencing;
+
     public HaLoop(AgentConfig config, IDcs dcs, IPostgresInstance pg, PeerProber peers, NodeStatusBoard board,
-        TimeProvider time, ILogger<HaLoop> log, DynamicConfig initialDynamic)
+        TimeProvider time, ILogger<HaLoop> log, DynamicConfig initialDynamic, PostmasterHealth? health = null)
     {
+        _health = health;
         _config = config;
         _dcs = dcs;
         _pg = pg;
@@ -59,6 +63,80 @@ public sealed class HaLoop
 
     /// <summary>Runs until cancelled (SIGTERM) or a fatal condition; returns the process exit code.</summary>
     public async Task<int> RunAsync(CancellationToken ct)
+    {
+        using var fenceStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var fence = RunFenceAsync(fenceStop.Token);
+        try
+        {
+            return await RunLoopAsync(ct);
+        }
+        finally
+        {
+            await fenceStop.CancelAsync();
+            try { await fence; } catch (OperationCanceledException) { }
+        }
+    }
+
+    /// <summary>
+    /// The leader's deadline, kept apart from the cycle: every 100 ms, if we run as the writable leader and our last
+    /// successful renewal (monotonic clock) is older than the fencing deadline, stop PostgreSQL at once. A cycle
+    /// that is late (slow disk, a DCS call using its whole retry_timeout) first gets a fast-path renewal here.
+    /// </summary>
+    private async Task RunFenceAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100), _time);
+        while (await timer.WaitForNextTickAsync(ct))
+        {
+            if (State.RenewedAtTimestamp is not { } renewedAt || State.Role != "master") continue;
+            var elapsed = _time.GetElapsedTime(renewedAt);
+            var deadline = FenceDeadline(State.Dynamic);
+            if (elapsed >= deadline)
+            {
+                if (Interlocked.Exchange(ref _fencing, 1) == 1) continue;
+                try
+                {
+                    FailoverLog.Fencing(_log, elapsed.TotalSeconds, deadline.TotalSeconds);
+                    await _executor.FenceAsync(ct);
+                    Wake();
+                }
+                catch (Exception e) when (e is not OperationCanceledException) { HaLog.CycleFailed(_log, e.Message, e); }
+                finally { Volatile.Write(ref _fencing, 0); }
+            }
+            else if (elapsed >= TimeSpan.FromSeconds(State.Dynamic.LoopWait + 1.5) && Volatile.Read(ref _fencing) == 0)
+            {
+                await FastPathRenewAsync(renewedAt, deadline - elapsed, ct);
+            }
+        }
+    }
+
+    private async Task FastPathRenewAsync(long renewedAt, TimeSpan remaining, CancellationToken ct)
+    {
+        if (Interlocked.Exchange(ref _fencing, 1) == 1) return;
+        try
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            cts.CancelAfter(remaining);
+            var started = _time.GetTimestamp();
+            var leader = State.View?.Leader;
+            if (leader?.Name != _config.Name) return;
+            if (await _dcs.UpdateLeaderAsync(leader, cts.Token) && State.RenewedAtTimestamp == renewedAt)
+            {
+                State.RenewedAtTimestamp = started;
+                State.LastLeaderRenewal = _time.GetUtcNow();
+            }
+        }
+        catch (Exception e) when (e is DcsException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            // The fence decides at the deadline; the cycle logs the DCS state.
+        }
+        finally { Volatile.Write(ref _fencing, 0); }
+    }
+
+    /// <summary>ttl minus the stop budget and half a second: PostgreSQL is stopped before the lease can expire.</summary>
+    internal static TimeSpan FenceDeadline(DynamicConfig d) =>
+        TimeSpan.FromSeconds(d.Ttl - Math.Max(2, Math.Min(d.RetryTimeout, 5)) - 0.5);
+
+    private async Task<int> RunLoopAsync(CancellationToken ct)
     {
         var exitCode = 0;
         while (!ct.IsCancellationRequested)
@@ -150,14 +228,25 @@ public sealed class HaLoop
         _dataDirWhileRunning = alive && probe is not null ? data : null;
         if (data.HasData) State.SystemIdentifier = data.SystemIdentifier;
 
+        if (_executor.TakeDataDirChanged()) _dataDirWhileRunning = null;
         State.Probe = probe;
         State.ObservePostgres(alive, probe, data.HasData);
 
+        var now = _time.GetTimestamp();
+        var healthy = _health?.IsHealthy ?? true;
+        State.UnhealthySince = alive && !healthy && State.PgState == "running" ? State.UnhealthySince ?? now : null;
+        var iHoldLock = view?.Leader?.Name == _config.Name;
+        State.PrimaryDownSince = !alive && iHoldLock ? State.PrimaryDownSince ?? now : null;
+        State.NotStreamingSince = probe is { InRecovery: true } && probe.ReplicationState != "streaming" ? State.NotStreamingSince ?? now : null;
+
         IReadOnlyList<PeerStatus> peers = [];
-        if (view is { Leader: null } && probe is { InRecovery: true } && !_config.Tags.NoFailover && !State.Dynamic.Pause)
+        var pendingFailover = view?.Failover is { IsEmpty: false };
+        var race = view is { Leader: null } && probe is { InRecovery: true } && !_config.Tags.NoFailover && (!State.Dynamic.Pause || pendingFailover);
+        var switchover = iHoldLock && pendingFailover && probe is { InRecovery: false };
+        if (race || switchover)
         {
             var deadline = TimeSpan.FromSeconds(Math.Min(2, Math.Max(1, State.Dynamic.RetryTimeout / 2.0)));
-            peers = await _peers.ProbeAsync(view.Members.Where(m => m.Name != _config.Name), deadline, ct);
+            peers = await _peers.ProbeAsync(view!.Members.Where(m => m.Name != _config.Name), deadline, ct);
         }
 
         return new HaInput
@@ -173,8 +262,17 @@ public sealed class HaLoop
             Peers = peers,
             Now = _time.GetUtcNow(),
             LastLeaderRenewal = State.LastLeaderRenewal,
+            SinceLastRenewal = Since(State.RenewedAtTimestamp),
+            PostgresUnhealthyFor = Since(State.UnhealthySince),
+            PrimaryDownFor = Since(State.PrimaryDownSince),
+            NotStreamingFor = Since(State.NotStreamingSince),
+            Rejoin = new RejoinPolicy(_config.Postgresql.UsePgRewind ?? State.Dynamic.UsePgRewind,
+                _config.Postgresql.RemoveDataDirectoryOnRewindFailure, _config.Postgresql.RemoveDataDirectoryOnDivergedTimelines),
+            RewindFailure = State.RewindFailure,
         };
     }
+
+    private TimeSpan? Since(long? timestamp) => timestamp is { } t ? _time.GetElapsedTime(t) : null;
 
     private async Task PublishAsync(bool dcsReachable, CancellationToken ct)
     {
@@ -206,6 +304,23 @@ internal sealed class HaRuntimeState
     public ClusterView? View { get; set; }
     public DateTimeOffset? DcsLastSeen { get; set; }
     public DateTimeOffset? LastLeaderRenewal { get; set; }
+    /// <summary>Monotonic timestamp (TimeProvider.GetTimestamp) taken just before our last successful acquire/renewal.</summary>
+    public long? RenewedAtTimestamp { get; set; }
+    /// <summary>Monotonic timestamp since when the postmaster is alive but unhealthy.</summary>
+    public long? UnhealthySince { get; set; }
+    /// <summary>Monotonic timestamp since when PostgreSQL is down while we hold the lock.</summary>
+    public long? PrimaryDownSince { get; set; }
+    /// <summary>Monotonic timestamp since when this standby has no streaming WAL receiver.</summary>
+    public long? NotStreamingSince { get; set; }
+    /// <summary>Why the last pg_rewind failed (cleared by a successful rewind or a re-clone).</summary>
+    public string? RewindFailure { get; set; }
+
+    /// <summary>We no longer hold (or may no longer rely on) the lock.</summary>
+    public void ForgetLock()
+    {
+        LastLeaderRenewal = null;
+        RenewedAtTimestamp = null;
+    }
     public PostgresProbe? Probe { get; set; }
     public string? SystemIdentifier { get; set; }
     public string PgState { get; set; } = "stopped";

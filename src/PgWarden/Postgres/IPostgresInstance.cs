@@ -2,6 +2,9 @@ namespace PgWarden.Postgres;
 
 public enum StopMode { Smart, Fast, Immediate }
 
+/// <summary>What pg_rewind did: Succeeded with "no rewind required"/"rewound", or failed with its last error line.</summary>
+public sealed record RewindResult(bool Succeeded, string Message);
+
 /// <summary>How this node should run: as the primary, or as a standby of an upstream.</summary>
 public sealed record RecoveryTarget(string Host, int Port, string? SlotName)
 {
@@ -61,6 +64,22 @@ public interface IPostgresInstance
 
     /// <summary>On a primary: physical slots for the given names exist; other physical slots are dropped.</summary>
     Task SyncReplicationSlotsAsync(IReadOnlyCollection<string> slotNames, CancellationToken ct);
+
+    /// <summary>CHECKPOINT on the local server (before a switchover's shutdown, after a promotion).</summary>
+    Task CheckpointAsync(CancellationToken ct);
+
+    /// <summary>
+    /// The WAL position another member's server has received (replica: max(receive, replay); primary: flush LSN),
+    /// over a fresh superuser connection with a short timeout; null when it cannot be asked.
+    /// </summary>
+    Task<long?> RemoteReceivedLsnAsync(string host, int port, CancellationToken ct);
+
+    /// <summary>
+    /// pg_rewind of the stopped local data directory from the server at host:port (the leader). It runs crash
+    /// recovery itself when the target was not shut down cleanly, and says "no rewind required" when our WAL did not
+    /// go past the fork point. Never throws for a failed rewind: the result carries pg_rewind's own message.
+    /// </summary>
+    Task<RewindResult> RewindAsync(string host, int port, CancellationToken ct);
 
     /// <summary>The data directory's timeline history (from pg_wal/*.history) for the history key.</summary>
     Task<IReadOnlyList<(int Timeline, long SwitchLsn, string Reason)>> ReadTimelineHistoryAsync(int timeline, CancellationToken ct);

@@ -268,6 +268,7 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
         var deadline = _time.GetUtcNow() + timeout;
         if (!IsPostmasterAlive())
         {
+            RestrictDataDirectoryMode();
             _owner.CreateDirectory(Path.GetDirectoryName(LogFile)!, OwnerOnlyDir);
             // pg_ctl hands -o to /bin/sh, so each option is shell-quoted; the postmaster detaches from us.
             var options = new List<string> { "--config-file=" + ConfFile };
@@ -378,6 +379,70 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
         }
     }
 
+    public async Task CheckpointAsync(CancellationToken ct)
+    {
+        await using var conn = await _connections.OpenAdminAsync(ct).ConfigureAwait(false);
+        await using var cmd = new NpgsqlCommand("CHECKPOINT", conn) { CommandTimeout = 60 };
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<long?> RemoteReceivedLsnAsync(string host, int port, CancellationToken ct)
+    {
+        var su = _config.Postgresql.Authentication.Superuser;
+        var csb = new NpgsqlConnectionStringBuilder
+        {
+            Host = host, Port = port, Username = su.Username, Password = su.Password, Database = _config.Postgresql.Database,
+            ApplicationName = "pgwarden", Timeout = 2, CommandTimeout = 2, Pooling = false, SslMode = SslMode.Prefer,
+        };
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(TimeSpan.FromSeconds(3));
+        try
+        {
+            await using var conn = new NpgsqlConnection(csb.ConnectionString);
+            await conn.OpenAsync(cts.Token).ConfigureAwait(false);
+            await using var cmd = new NpgsqlCommand("""
+                SELECT CASE WHEN pg_catalog.pg_is_in_recovery()
+                  THEN GREATEST(pg_catalog.pg_last_wal_receive_lsn(), pg_catalog.pg_last_wal_replay_lsn()) - '0/0'::pg_lsn
+                  ELSE pg_catalog.pg_current_wal_flush_lsn() - '0/0'::pg_lsn END::bigint
+                """, conn);
+            return await cmd.ExecuteScalarAsync(cts.Token).ConfigureAwait(false) is long l ? l : null;
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    public async Task<RewindResult> RewindAsync(string host, int port, CancellationToken ct)
+    {
+        if (IsPostmasterAlive()) return new RewindResult(false, "PostgreSQL is still running; pg_rewind needs it stopped");
+        RestrictDataDirectoryMode();
+        await WritePgpassAsync(ct).ConfigureAwait(false);
+        var auth = _config.Postgresql.Authentication;
+        var user = auth.Rewind ?? auth.Superuser;
+        var dsn = LibpqConnInfo.Render(
+        [
+            new("host", host),
+            new("port", port.ToString(CultureInfo.InvariantCulture)),
+            new("user", user.Username),
+            new("dbname", _config.Postgresql.Database),
+            new("sslmode", user.SslMode ?? "prefer"),
+        ]);
+        var env = new Dictionary<string, string>(CEnvironment) { ["PGPASSFILE"] = PgpassPath };
+        _logger.LogInformation("pg_rewind -D {DataDir} from {Host}:{Port}", DataDir, host, port);
+        var result = await _runner.RunAsync("pg_rewind", ["-D", DataDir, "--source-server=" + dsn, "--progress"],
+            TimeSpan.FromHours(1), ct, env).ConfigureAwait(false);
+        var output = (result.StdErr + "\n" + result.StdOut).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (!result.Succeeded)
+        {
+            var error = output.LastOrDefault(l => l.Contains("error", StringComparison.OrdinalIgnoreCase) || l.Contains("fatal", StringComparison.OrdinalIgnoreCase))
+                        ?? output.LastOrDefault() ?? $"exit code {result.ExitCode}";
+            return new RewindResult(false, $"pg_rewind exited with {result.ExitCode}: {error}");
+        }
+        var noop = output.Any(l => l.Contains("no rewind required", StringComparison.Ordinal));
+        return new RewindResult(true, noop ? "no rewind required" : "rewound");
+    }
+
     public async Task<IReadOnlyList<(int Timeline, long SwitchLsn, string Reason)>> ReadTimelineHistoryAsync(int timeline, CancellationToken ct)
     {
         var path = Path.Combine(DataDir, "pg_wal", TimelineHistory.FileName(timeline));
@@ -386,6 +451,20 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => _connections.DisposeAsync();
+
+    /// <summary>
+    /// PostgreSQL (and pg_rewind's single-user crash recovery) refuse a data directory open to others; a careless
+    /// chmod -R must not keep a node down, so put the mode back to 0700 when group/other have more than r-x.
+    /// </summary>
+    private void RestrictDataDirectoryMode()
+    {
+        if (OperatingSystem.IsWindows() || !Directory.Exists(DataDir)) return;
+        var mode = File.GetUnixFileMode(DataDir);
+        const UnixFileMode tooOpen = UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        if ((mode & tooOpen) == 0) return;
+        _logger.LogWarning("data directory {DataDir} has mode {Mode}; restoring 0700 (PostgreSQL refuses to start otherwise)", DataDir, mode);
+        FileOwner.SetMode(DataDir, OwnerOnlyDir);
+    }
 
     private async Task WritePgpassAsync(CancellationToken ct)
     {

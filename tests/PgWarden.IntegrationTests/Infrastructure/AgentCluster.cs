@@ -59,7 +59,8 @@ public sealed class AgentCluster : IAsyncDisposable
     /// servers on NET.51..) and writes each node's YAML with the matching section; starts the agents unless told not to.
     /// </summary>
     public static async Task<AgentCluster> StartAsync(string scope, int nodes, int ttl = 10, int loopWait = 2, int retryTimeout = 3,
-        bool startAgents = true, DcsKind dcs = DcsKind.Etcd3, int zooKeeperServers = 1, CancellationToken ct = default)
+        bool startAgents = true, DcsKind dcs = DcsKind.Etcd3, int zooKeeperServers = 1,
+        Func<int, IReadOnlyDictionary<string, string>?>? tagsFor = null, CancellationToken ct = default)
     {
         var root = Path.Combine("/var/tmp/pgwarden-it", $"{scope}-{Guid.NewGuid():N}"[..(scope.Length + 9)]);
         Directory.CreateDirectory(root);
@@ -79,7 +80,7 @@ public sealed class AgentCluster : IAsyncDisposable
         if (zk is not null) cluster = new AgentCluster { Scope = scope, Root = root, BinDir = binDir, Spec = spec, ZooKeeper = zk };
         for (var i = 1; i <= nodes; i++)
         {
-            var node = cluster.AddNode(i);
+            var node = cluster.AddNode(i, tagsFor?.Invoke(i));
             if (startAgents) node.Start();
         }
         return cluster;

@@ -21,7 +21,10 @@ public static class PublishedBinaries
             System.IO.Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
             File.Copy(file, dest, overwrite: true);
         }
-        OsUser.Run("chmod", "-R", "a+rX", "/var/tmp/pgwarden-it");
+        // Only our copy and the parent: a recursive chmod of the parent would open up the data directories of every
+        // cluster running there (other test processes' too), and PostgreSQL then refuses to start on them.
+        OsUser.Run("chmod", "a+rX", "/var/tmp/pgwarden-it");
+        OsUser.Run("chmod", "-R", "a+rX", target);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
             try { System.IO.Directory.Delete(target, recursive: true); } catch (IOException) { }

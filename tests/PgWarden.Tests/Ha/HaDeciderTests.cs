@@ -100,7 +100,48 @@ public sealed class HaDeciderTests
         { "lag beyond maximum_lag_on_failover: not eligible", Input(View(optime: 5_000_000), StandbyData, LaggingStandby), HaAction.Follow, null },
         { "nofailover standby never races", Input(View(), StandbyData, Standby, tags: Tags("""{"nofailover":true}""")), HaAction.Follow, null },
         { "paused: no automatic failover", Input(View(paused: true), StandbyData, Standby), HaAction.Nothing, null },
+        // failover key on the leader (compat §5.6)
+        { "switchover to a healthy named candidate: graceful demote", Input(View("node1") with { Failover = Request("node1", "node2") }, PrimaryData, Primary, peers: [Peer("node2", 5000)]), HaAction.GracefulSwitchover, "node2" },
+        { "switchover without candidate: the best eligible member", Input(View("node1") with { Failover = Request("node1", null) }, PrimaryData, Primary, peers: [Peer("node2", 4000), Peer("node3", 4500)]), HaAction.GracefulSwitchover, "node3" },
+        { "switchover to an unreachable candidate: clear the key", Input(View("node1") with { Failover = Request("node1", "node2") }, PrimaryData, Primary, peers: [PeerStatus.Unreachable("node2")]), HaAction.RenewAndClearFailover, null },
+        { "switchover to a lagging candidate: clear the key", Input(View("node1") with { Failover = Request("node1", "node2") }, PrimaryData, Primary, peers: [Peer("node2", 5000 - 2_000_000)]), HaAction.RenewAndClearFailover, null },
+        { "switchover naming another leader: clear the key", Input(View("node1") with { Failover = Request("node2", "node3") }, PrimaryData, Primary, peers: [Peer("node3", 5000)]), HaAction.RenewAndClearFailover, null },
+        { "switchover to myself: clear the key", Input(View("node1") with { Failover = Request("node1", "node1") }, PrimaryData, Primary), HaAction.RenewAndClearFailover, null },
+        { "scheduled switchover far ahead: keep renewing", Input(View("node1") with { Failover = Request("node1", "node2", Now.AddMinutes(5)) }, PrimaryData, Primary, peers: [Peer("node2", 5000)]), HaAction.RenewLock, null },
+        { "scheduled switchover within loop_wait: demote", Input(View("node1") with { Failover = Request("node1", "node2", Now.AddSeconds(3)) }, PrimaryData, Primary, peers: [Peer("node2", 5000)]), HaAction.GracefulSwitchover, "node2" },
+        { "stale scheduled switchover: clear it", Input(View("node1") with { Failover = Request("node1", "node2", Now.AddMinutes(-5)) }, PrimaryData, Primary, peers: [Peer("node2", 5000)]), HaAction.RenewAndClearFailover, null },
+        // failover key without a leader
+        { "named candidate takes the lock without the lag check", Input(View(optime: 5_000_000) with { Failover = Request("node2", "node1") }, StandbyData, LaggingStandby, peers: [Peer("node3", 9000)]), HaAction.AcquireLock, null },
+        { "named candidate, paused: still takes the lock", Input(View(paused: true) with { Failover = Request(null, "node1") }, StandbyData, Standby), HaAction.AcquireLock, null },
+        { "another named candidate is reachable: leave it the lock", Input(View() with { Failover = Request("node3", "node2") }, StandbyData, Standby, peers: [Peer("node2", 4000)]), HaAction.Follow, null },
+        { "named candidate gone: the healthiest other member races", Input(View() with { Failover = Request("node3", "node2") }, StandbyData, Standby, peers: [PeerStatus.Unreachable("node2"), Peer("node3", 9000)]), HaAction.AcquireLock, null },
+        { "nofailover named candidate never takes the lock", Input(View() with { Failover = Request(null, "node1") }, StandbyData, Standby, tags: Tags("""{"nofailover":true}""")), HaAction.Follow, null },
+        // self-fencing and a sick primary
+        { "hung postmaster under the lock: kill it and release", Input(View("node1"), PrimaryData, Primary) with { PostgresUnhealthyFor = TimeSpan.FromSeconds(20) }, HaAction.ReleaseHungPrimary, null },
+        { "briefly unhealthy postmaster: keep the lock", Input(View("node1"), PrimaryData, Primary) with { PostgresUnhealthyFor = TimeSpan.FromSeconds(1) }, HaAction.RenewLock, null },
+        { "primary down beyond primary_start_timeout: release the lock", Input(View("node1") with { Config = new VersionedConfig(new DynamicConfig { PrimaryStartTimeout = 30 }, 5, "{}") }, PrimaryData, alive: false) with { PrimaryDownFor = TimeSpan.FromSeconds(31), Dynamic = new DynamicConfig { PrimaryStartTimeout = 30 } }, HaAction.ReleaseLock, null },
+        { "primary down, primary_start_timeout 0: release at once", Input(View("node1"), PrimaryData, alive: false) with { PrimaryDownFor = TimeSpan.Zero, Dynamic = new DynamicConfig { PrimaryStartTimeout = 0 } }, HaAction.ReleaseLock, null },
+        // rejoin after divergence
+        { "former primary behind the leader's timeline: pg_rewind", Input(LeaderOnTimeline2(), PrimaryOnTimeline1, alive: false) with { Rejoin = new RejoinPolicy(true, false, false) }, HaAction.Rewind, "node2" },
+        { "rewind failed, no removal allowed: stay stopped", Input(LeaderOnTimeline2(), PrimaryOnTimeline1, alive: false) with { Rejoin = new RejoinPolicy(true, false, false), RewindFailure = "could not find common ancestor" }, HaAction.StayStopped, null },
+        { "rewind failed, removal allowed: re-clone", Input(LeaderOnTimeline2(), PrimaryOnTimeline1, alive: false) with { Rejoin = new RejoinPolicy(true, true, false), RewindFailure = "could not find common ancestor" }, HaAction.Reinitialize, "node2" },
+        { "no rewind, remove_data_directory_on_diverged_timelines: re-clone", Input(LeaderOnTimeline2(), PrimaryOnTimeline1, alive: false) with { Rejoin = new RejoinPolicy(false, false, true) }, HaAction.Reinitialize, "node2" },
+        { "standby not streaming on an old timeline: pg_rewind", Input(LeaderOnTimeline2(), StandbyData, Standby with { ReplicationState = "in archive recovery" }) with { Rejoin = new RejoinPolicy(true, false, false), NotStreamingFor = TimeSpan.FromSeconds(30) }, HaAction.Rewind, "node2" },
+        { "standby briefly not streaming after a failover: just follow", Input(LeaderOnTimeline2(), StandbyData, Standby with { ReplicationState = "in archive recovery" }) with { Rejoin = new RejoinPolicy(true, false, false), NotStreamingFor = TimeSpan.FromSeconds(1) }, HaAction.Follow, "node2" },
     };
+
+    private static readonly DataDirectoryInfo PrimaryOnTimeline1 = PrimaryData with { TimelineId = 1 };
+
+    private static ClusterView LeaderOnTimeline2()
+    {
+        var leader = RunningMember("node2");
+        leader = leader with { Data = leader.Data with { Role = "master", Timeline = 2 } };
+        return View("node2", members: [RunningMember("node1"), leader, RunningMember("node3")]);
+    }
+
+    private static FailoverRequest Request(string? leader, string? candidate, DateTimeOffset? at = null) => new(leader, candidate, at, 7);
+
+    private static PeerStatus Peer(string name, long wal) => new(name, true, false, wal, false, 1);
 
     [Theory]
     [MemberData(nameof(Rules))]

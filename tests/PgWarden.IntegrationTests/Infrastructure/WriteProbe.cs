@@ -1,0 +1,126 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Npgsql;
+
+namespace PgWarden.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A client that inserts unique ids through whichever node is the writable primary, every ~20 ms, and records
+/// which inserts were acknowledged (COMMIT returned) and when. On any error it looks for the primary again over
+/// fresh connections. Afterwards: which acknowledged ids a node lacks, and the longest gap between two acks.
+/// </summary>
+public sealed class WriteProbe : IAsyncDisposable
+{
+    public const string Table = "pgwarden_write_probe";
+    private readonly AgentCluster _cluster;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentDictionary<long, TimeSpan> _acked = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly List<(TimeSpan At, string Node)> _primaryChanges = [];
+    private Task? _run;
+    private long _next;
+
+    public WriteProbe(AgentCluster cluster) => _cluster = cluster;
+
+    public IReadOnlyCollection<long> Acknowledged => [.. _acked.Keys];
+    public int Attempts => (int)Interlocked.Read(ref _next);
+
+    public static async Task CreateTableAsync(ClusterNode primary)
+    {
+        await using var conn = primary.Connect();
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand($"CREATE TABLE IF NOT EXISTS {Table} (id bigint PRIMARY KEY, at timestamptz DEFAULT now())", conn);
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    public void Start() => _run = Task.Run(() => RunAsync(_stop.Token));
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        NpgsqlConnection? conn = null;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                if (conn is null)
+                {
+                    conn = await FindPrimaryAsync(ct);
+                    if (conn is null) { await Task.Delay(50, ct); continue; }
+                }
+                var id = Interlocked.Increment(ref _next);
+                await using (var cmd = new NpgsqlCommand($"INSERT INTO {Table}(id) VALUES ($1)", conn) { CommandTimeout = 3 })
+                {
+                    cmd.Parameters.AddWithValue(id);
+                    await cmd.ExecuteNonQueryAsync(ct);
+                }
+                _acked[id] = _clock.Elapsed;
+                await Task.Delay(20, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
+            catch (Exception)
+            {
+                if (conn is not null) { try { await conn.DisposeAsync(); } catch (Exception) { } }
+                conn = null;
+            }
+        }
+        if (conn is not null) await conn.DisposeAsync();
+    }
+
+    private async Task<NpgsqlConnection?> FindPrimaryAsync(CancellationToken ct)
+    {
+        foreach (var node in _cluster.Nodes)
+        {
+            var conn = node.Connect();
+            try
+            {
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                cts.CancelAfter(TimeSpan.FromSeconds(1));
+                await conn.OpenAsync(cts.Token);
+                await using var cmd = new NpgsqlCommand("SELECT pg_is_in_recovery()", conn);
+                if (await cmd.ExecuteScalarAsync(cts.Token) is false)
+                {
+                    lock (_primaryChanges) _primaryChanges.Add((_clock.Elapsed, node.Name));
+                    return conn;
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested) { }
+            await conn.DisposeAsync();
+        }
+        return null;
+    }
+
+    public async Task StopAsync()
+    {
+        await _stop.CancelAsync();
+        if (_run is not null) await _run;
+    }
+
+    /// <summary>The longest time between two consecutive acknowledged inserts (the write outage seen by a client).</summary>
+    public TimeSpan LongestGap()
+    {
+        var times = _acked.Values.OrderBy(t => t).ToList();
+        var gap = TimeSpan.Zero;
+        for (var i = 1; i < times.Count; i++) if (times[i] - times[i - 1] > gap) gap = times[i] - times[i - 1];
+        return gap;
+    }
+
+    /// <summary>Acknowledged ids the node does not have.</summary>
+    public async Task<IReadOnlyList<long>> MissingOnAsync(ClusterNode node)
+    {
+        await using var conn = node.Connect();
+        await conn.OpenAsync();
+        var present = new HashSet<long>();
+        await using (var cmd = new NpgsqlCommand($"SELECT id FROM {Table}", conn))
+        await using (var reader = await cmd.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync()) present.Add(reader.GetInt64(0));
+        }
+        return [.. _acked.Keys.Where(id => !present.Contains(id)).OrderBy(id => id)];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _stop.Dispose();
+    }
+}
