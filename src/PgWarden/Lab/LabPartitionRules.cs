@@ -21,7 +21,10 @@ public static class LabPartitionRules
         public static Endpoint Parse(string text)
         {
             var colon = text.LastIndexOf(':');
-            return new Endpoint(text[..colon].Trim('[', ']'), int.Parse(text[(colon + 1)..], CultureInfo.InvariantCulture));
+            // .NET's dual-stack sockets show up as [::ffff:127.0.0.1]:port; on the wire (and to iptables) they are IPv4.
+            var address = text[..colon].Trim('[', ']');
+            if (address.StartsWith("::ffff:", StringComparison.OrdinalIgnoreCase)) address = address[7..];
+            return new Endpoint(address, int.Parse(text[(colon + 1)..], CultureInfo.InvariantCulture));
         }
     }
 
