@@ -29,6 +29,9 @@ public static class DcsFactory
             Password = etcd.Password,
             RetryTimeout = TimeSpan.FromSeconds(retryTimeout),
             UserAgent = $"PgWarden/{AgentVersion.Current}",
+            CaCertFile = etcd.CaCert,
+            CertFile = etcd.Cert,
+            KeyFile = etcd.Key,
         }, time, loggers.CreateLogger("PgWarden.Dcs.Etcd3"));
     }
 }

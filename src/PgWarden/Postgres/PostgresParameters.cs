@@ -11,21 +11,13 @@ namespace PgWarden.Postgres;
 /// </summary>
 public sealed class PostgresParameters
 {
-    /// <summary>Protected parameters and their defaults, settable only from the dynamic configuration.</summary>
-    public static readonly IReadOnlyDictionary<string, string> ProtectedDefaults = new Dictionary<string, string>(StringComparer.Ordinal)
-    {
-        ["wal_level"] = "replica",
-        ["hot_standby"] = "on",
-        ["max_connections"] = "100",
-        ["max_wal_senders"] = "10",
-        ["wal_keep_size"] = "128MB",
-        ["max_prepared_transactions"] = "0",
-        ["max_locks_per_transaction"] = "64",
-        ["track_commit_timestamp"] = "off",
-        ["max_replication_slots"] = "10",
-        ["max_worker_processes"] = "8",
-        ["wal_log_hints"] = "on",
-    };
+    /// <summary>
+    /// Protected parameters and their defaults (Config/ProtectedParameters), settable only from the dynamic
+    /// configuration, as PostgreSQL 13+ spells them: wal_keep_size instead of wal_keep_segments, replica for hot_standby.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> ProtectedDefaults = ProtectedParameters.Defaults
+        .Where(kv => kv.Key != "wal_keep_segments")
+        .ToDictionary(kv => kv.Key, kv => kv.Key == "wal_level" && kv.Value == "hot_standby" ? "replica" : kv.Value, StringComparer.Ordinal);
 
     /// <summary>Not settable at all: derived from postgresql.listen and scope.</summary>
     public static readonly IReadOnlySet<string> Owned = new HashSet<string>(StringComparer.Ordinal)

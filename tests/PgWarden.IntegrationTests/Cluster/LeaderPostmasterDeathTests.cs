@@ -34,4 +34,25 @@ public sealed class LeaderPostmasterDeathTests(ITestOutputHelper output) : IAsyn
         // The agent, still holding the lock, brings its primary back (Patroni's recover()).
         await _cluster.WaitForHealthyAsync(TimeSpan.FromSeconds(60));
     }
+
+    [Fact]
+    public async Task A_hung_postmaster_turns_the_primary_endpoint_to_503_within_a_second_and_back_when_it_resumes()
+    {
+        var leader = _cluster.Node((await _cluster.LeaderAsync())!);
+        var pid = leader.PostmasterPid() ?? throw new InvalidOperationException("leader has no postmaster");
+        var sw = Stopwatch.StartNew();
+        OsUser.Run("kill", "-STOP", pid.ToString());
+        try
+        {
+            await Wait.UntilAsync(async () => (await AgentCluster.GetAsync($"{leader.RestUrl}/primary")).Code == HttpStatusCode.ServiceUnavailable,
+                TimeSpan.FromSeconds(1), "/primary to answer 503 after SIGSTOP of the postmaster", TimeSpan.FromMilliseconds(20));
+            output.WriteLine($"/primary turned 503 {sw.ElapsedMilliseconds} ms after SIGSTOP");
+        }
+        finally
+        {
+            OsUser.Run("kill", "-CONT", pid.ToString());
+        }
+        await Wait.UntilAsync(async () => (await AgentCluster.GetAsync($"{leader.RestUrl}/primary")).Code == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(10), "/primary to answer 200 again after SIGCONT");
+    }
 }

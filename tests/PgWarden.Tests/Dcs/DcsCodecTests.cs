@@ -157,8 +157,11 @@ public sealed class DcsCodecTests
     {
         Assert.Null(DcsCodec.ParseConfig("{bad", 3));
         Assert.Null(DcsCodec.ParseConfig("[]", 3));
-        var odd = DcsCodec.ParseConfig("""{"ttl":"20","loop_wait":"x","pause":"on","postgresql":{"use_slots":false,"parameters":{"hot_standby":true}}}""", 7)!;
-        Assert.Equal((20, 10, true, false), (odd.Value.Ttl, odd.Value.LoopWait, odd.Value.Pause, odd.Value.UseSlots));
+        // A value that cannot be read makes the whole key unusable: agents keep their last good configuration.
+        Assert.Null(DcsCodec.ParseConfig("""{"ttl":"20","loop_wait":"x"}""", 3));
+        var odd = DcsCodec.ParseConfig("""{"ttl":"20","pause":"on","postgresql":{"use_slots":false,"parameters":{"hot_standby":true}}}""", 7)!;
+        // ttl 20 with the default retry_timeout 10 leaves room for loop_wait 1 only (Patroni's adjustment rule).
+        Assert.Equal((20, 1, true, false), (odd.Value.Ttl, odd.Value.LoopWait, odd.Value.Pause, odd.Value.UseSlots));
         Assert.Equal("on", odd.Value.Parameters["hot_standby"]);
         Assert.Equal(7, odd.ModRevision);
     }

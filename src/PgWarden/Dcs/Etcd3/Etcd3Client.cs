@@ -46,6 +46,7 @@ public sealed class Etcd3Client : IDisposable
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             UseProxy = false,
             AllowAutoRedirect = false,
+            SslOptions = Etcd3Tls.ClientOptions(options),
         })
         {
             Timeout = Timeout.InfiniteTimeSpan,

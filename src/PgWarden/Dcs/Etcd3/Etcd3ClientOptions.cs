@@ -11,4 +11,9 @@ public sealed record Etcd3ClientOptions
     /// <summary>Extend the endpoint list with the clientURLs of /cluster/member/list.</summary>
     public bool DiscoverMembers { get; init; } = true;
     public string UserAgent { get; init; } = "PgWarden";
+    /// <summary>PEM CA bundle that signs the etcd servers' certificates (etcd3.cacert); null = the system store.</summary>
+    public string? CaCertFile { get; init; }
+    /// <summary>PEM client certificate and key (etcd3.cert / etcd3.key) for etcd's --client-cert-auth.</summary>
+    public string? CertFile { get; init; }
+    public string? KeyFile { get; init; }
 }
