@@ -8,6 +8,8 @@ command -v haproxy >/dev/null || need+=(haproxy)
 command -v patronictl >/dev/null || need+=(patroni)
 command -v iptables >/dev/null || need+=(iptables)
 command -v setpriv >/dev/null || need+=(util-linux)
+command -v ss >/dev/null || need+=(iproute2)
+command -v pgrep >/dev/null || need+=(procps)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
 command -v pg_isready >/dev/null || need+=(postgresql-client-15)
 if [ ${#need[@]} -gt 0 ]; then

@@ -8,8 +8,8 @@ namespace PgWarden.Ctl;
 /// <summary>The patronictl-like commands: they read the DCS directly, as patronictl does.</summary>
 public static class CtlCommands
 {
-    private static readonly Option<string?> ConfigFile = new("--config-file", "-c") { Description = "Patroni-format YAML (the agent's file works), default ~/.config/patroni/patronictl.yaml", Recursive = true };
-    private static readonly Option<string?> DcsUrl = new("--dcs-url", "--dcs", "-d") { Description = "DCS address, [etcd3://|etcd://|zookeeper://]host[:port][/namespace]", Recursive = true };
+    internal static readonly Option<string?> ConfigFile = new("--config-file", "-c") { Description = "Patroni-format YAML (the agent's file works), default ~/.config/patroni/patronictl.yaml", Recursive = true };
+    internal static readonly Option<string?> DcsUrl = new("--dcs-url", "--dcs", "-d") { Description = "DCS address, [etcd3://|etcd://|zookeeper://]host[:port][/namespace]", Recursive = true };
 
     public static IEnumerable<Command> Create()
     {
@@ -18,6 +18,7 @@ public static class CtlCommands
         yield return HistoryCommand();
         foreach (var command in FailoverCommands.Create(ConfigFile, DcsUrl)) yield return command;
         yield return VersionCommand();
+        yield return HaproxyConfigCommand.Create();
     }
 
     private static Command ListCommand(string name, string description, bool topology)
@@ -77,7 +78,7 @@ public static class CtlCommands
         return command;
     }
 
-    private static async Task<int> WithDcsAsync(ParseResult parse, Argument<string?> cluster, Func<IDcs, string, Task<int>> action, CancellationToken ct)
+    internal static async Task<int> WithDcsAsync(ParseResult parse, Argument<string?> cluster, Func<IDcs, string, Task<int>> action, CancellationToken ct)
     {
         try
         {

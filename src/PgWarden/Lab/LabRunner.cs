@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Net.Http.Json;
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using PgWarden.Ctl;
 using PgWarden.Dcs;
@@ -7,54 +7,66 @@ using PgWarden.Dcs;
 namespace PgWarden.Lab;
 
 /// <summary>
-/// The local lab: etcd on 127.0.0.10, N agents on 127.0.0.11.. (PostgreSQL 5432, REST 8008) each as its own OS
-/// user with a Patroni-format YAML file in DIR, and HAProxy on 127.0.0.10 (5000 read-write, 5001 read-only,
-/// 7000 stats). Everything it starts is recorded in DIR/lab.json; down stops exactly those processes.
+/// The local lab: etcd (one member on NET.10 or three on NET.7-9), N agents on NET.11.. (PostgreSQL 5432, REST
+/// 8008) each as its own OS user PREFIXnodeI with a Patroni-format YAML file in DIR, and HAProxy on NET.10 (5000
+/// read-write, 5001 read-only, 7000 stats). Everything it starts, and every iptables rule it adds, is recorded in
+/// DIR/lab.json; down stops exactly those processes and removes exactly those rules.
 /// </summary>
 public sealed class LabRunner(TextWriter output)
 {
     public const string DefaultDir = "/var/tmp/pgwarden-lab";
-    public const string FrontAddress = "127.0.0.10";
 
-    public sealed record UpOptions(string Dir, int Nodes, int Ttl, int LoopWait, int RetryTimeout, string Scope = "demo");
+    public sealed record UpOptions(string Dir, int Nodes, int Ttl, int LoopWait, int RetryTimeout, LabAddressing Addressing, string Scope = "demo");
 
     public async Task<int> UpAsync(UpOptions options, CancellationToken ct)
     {
+        var net = options.Addressing;
         if (!Environment.IsPrivilegedProcess)
-            return Fail("lab up must run as root: it creates one unprivileged OS user per node (pgnode1..N) and starts the agents as them");
+            return Fail($"lab up must run as root: it creates one unprivileged OS user per node ({net.NodeUser(1)}..{net.NodeUser(options.Nodes)}) and starts the agents as them");
         if (MissingDependency() is { } missing) return Fail(missing);
         if (LabState.Load(options.Dir) is { AnyAlive: true } running)
         {
-            output.WriteLine($"A lab is already running in {running.Dir} (cluster {running.Scope}); `pgwarden lab down` stops it.");
+            output.WriteLine($"A lab is already running in {running.Dir} (cluster {running.Scope}); `pgwarden lab down --dir {running.Dir}` stops it.");
             return await StatusAsync(options.Dir, ct);
         }
+        // A lab that was killed without `down` may have left its rules: they would partition the new one.
+        new LabFirewall(LabAddressing.FirewallTag(options.Dir)).RemoveAll();
 
         var sw = Stopwatch.StartNew();
         Directory.CreateDirectory(options.Dir);
         OsUsers.Run("chmod", "755", options.Dir);
         var bin = CopyBinaries(options.Dir);
-        var etcdEndpoint = $"{FrontAddress}:2379";
-        var state = new LabState { Scope = options.Scope, Dir = options.Dir, EtcdEndpoint = etcdEndpoint, HaproxyPidFile = Path.Combine(options.Dir, "haproxy.pid") };
-
-        var etcdDir = Path.Combine(options.Dir, "etcd");
-        if (Directory.Exists(etcdDir)) Directory.Delete(etcdDir, recursive: true);
-        state.EtcdPid = DetachedProcess.Start(Path.Combine(options.Dir, "etcd.log"), null,
-        [
-            "etcd", "--name", "lab", "--data-dir", etcdDir,
-            "--listen-client-urls", $"http://{etcdEndpoint}", "--advertise-client-urls", $"http://{etcdEndpoint}",
-            "--listen-peer-urls", $"http://{FrontAddress}:2380", "--initial-advertise-peer-urls", $"http://{FrontAddress}:2380",
-            "--initial-cluster", $"lab=http://{FrontAddress}:2380", "--initial-cluster-state", "new",
-            "--heartbeat-interval", "100", "--election-timeout", "1000", "--log-level", "warn",
-        ]);
+        var etcdAddresses = net.EtcdAddresses;
+        var state = new LabState
+        {
+            Scope = options.Scope, Dir = options.Dir, Net = net.Net, UserPrefix = net.UserPrefix,
+            EtcdEndpoints = etcdAddresses.Select(a => $"{a}:2379").ToList(), HaproxyPidFile = Path.Combine(options.Dir, "haproxy.pid"),
+        };
+        var initialCluster = string.Join(',', etcdAddresses.Select((a, i) => $"etcd{i + 1}=http://{a}:2380"));
+        for (var i = 0; i < etcdAddresses.Count; i++)
+        {
+            var a = etcdAddresses[i];
+            var etcdDir = Path.Combine(options.Dir, $"etcd{i + 1}");
+            if (Directory.Exists(etcdDir)) Directory.Delete(etcdDir, recursive: true);
+            state.EtcdPids.Add(DetachedProcess.Start(Path.Combine(options.Dir, $"etcd{i + 1}.log"), null,
+            [
+                "etcd", "--name", $"etcd{i + 1}", "--data-dir", etcdDir,
+                "--listen-client-urls", $"http://{a}:2379", "--advertise-client-urls", $"http://{a}:2379",
+                "--listen-peer-urls", $"http://{a}:2380", "--initial-advertise-peer-urls", $"http://{a}:2380",
+                "--initial-cluster", initialCluster, "--initial-cluster-state", "new", "--initial-cluster-token", $"pgwarden-lab-{net.Net}",
+                "--heartbeat-interval", "100", "--election-timeout", "1000", "--log-level", "warn",
+            ]));
+        }
         state.Save();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        await WaitAsync(async () => (await http.GetAsync($"http://{etcdEndpoint}/health", ct)).IsSuccessStatusCode, TimeSpan.FromSeconds(30), ct);
-        Step($"etcd is up on {etcdEndpoint}", sw);
+        foreach (var e in state.EtcdEndpoints)
+            await WaitAsync(async () => (await http.GetAsync($"http://{e}/health", ct)).IsSuccessStatusCode, TimeSpan.FromSeconds(30), ct);
+        Step($"etcd is up on {string.Join(", ", state.EtcdEndpoints)}", sw);
 
-        var spec = new LabClusterSpec(options.Scope, [etcdEndpoint]) { Ttl = options.Ttl, LoopWait = options.LoopWait, RetryTimeout = options.RetryTimeout };
+        var spec = new LabClusterSpec(options.Scope, state.EtcdEndpoints) { Ttl = options.Ttl, LoopWait = options.LoopWait, RetryTimeout = options.RetryTimeout };
         for (var i = 1; i <= options.Nodes; i++)
         {
-            var node = PrepareNode(options.Dir, spec, i);
+            var node = PrepareNode(options.Dir, spec, net, i);
             node.AgentPid = StartAgent(bin, node);
             state.Nodes.Add(node);
         }
@@ -62,7 +74,7 @@ public sealed class LabRunner(TextWriter output)
         Step($"started {options.Nodes} agents as OS users {string.Join(", ", state.Nodes.Select(n => n.OsUser))}", sw);
 
         using var loggers = AgentLogging.Create(LogLevel.Critical);
-        await using var dcs = new CtlContext(options.Scope, "/service/", new Config.EtcdConfig { Hosts = [etcdEndpoint] }, null).OpenDcs(options.Scope, loggers);
+        await using var dcs = OpenDcs(state, loggers);
         var reported = new HashSet<string>();
         await WaitAsync(async () =>
         {
@@ -77,24 +89,28 @@ public sealed class LabRunner(TextWriter output)
         }, TimeSpan.FromSeconds(180), ct);
 
         StartHaproxy(state, await dcs.GetClusterAsync(ct));
-        Step($"HAProxy listens on {FrontAddress}: 5000 read-write, 5001 read-only, 7000 stats", sw);
+        Step($"HAProxy listens on {state.FrontAddress}: 5000 read-write, 5001 read-only, 7000 stats", sw);
         output.WriteLine();
         output.Write(ClusterTable.Render(await dcs.GetClusterAsync(ct), options.Scope, "pretty", false));
         PrintHowTo(state, spec);
         return 0;
     }
 
-    private static LabNode PrepareNode(string dir, LabClusterSpec spec, int i)
+    internal static IDcs OpenDcs(LabState state, ILoggerFactory loggers) =>
+        new CtlContext(state.Scope, "/service/", new Config.EtcdConfig { Hosts = state.EtcdEndpoints }, null).OpenDcs(state.Scope, loggers);
+
+    private static LabNode PrepareNode(string dir, LabClusterSpec spec, LabAddressing net, int i)
     {
         var name = $"node{i}";
-        var user = $"pgnode{i}";
+        var user = net.NodeUser(i);
         OsUsers.Ensure(user);
         var home = Path.Combine(dir, name);
-        if (Directory.Exists(home) && LabState.Load(dir) is null) Directory.Delete(home, recursive: true);
+        // A previous lab in this directory was stopped: start from empty data directories.
+        if (Directory.Exists(home)) Directory.Delete(home, recursive: true);
         Directory.CreateDirectory(home);
         OsUsers.Chown(home, user);
         File.SetUnixFileMode(home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var address = $"127.0.0.{10 + i}";
+        var address = net.NodeAddress(i);
         var config = Path.Combine(home, "patroni.yml");
         File.WriteAllText(config, NodeConfigTemplate.Render(spec, new NodeSpec(name, address, Path.Combine(home, "data"), Path.Combine(home, "pgpass"))));
         OsUsers.Chown(config, user);
@@ -126,10 +142,11 @@ public sealed class LabRunner(TextWriter output)
         return target;
     }
 
+    /// <summary>HAProxy's file comes from the members in the DCS, by the same code as `pgwarden haproxy-config`.</summary>
     private static void StartHaproxy(LabState state, ClusterView view)
     {
         var cfg = Path.Combine(state.Dir, "haproxy.cfg");
-        File.WriteAllText(cfg, HaproxyConfig.Render(HaproxyConfig.FromMembers(view.Members), FrontAddress));
+        File.WriteAllText(cfg, HaproxyConfig.Render(HaproxyConfig.FromMembers(view.Members), state.FrontAddress));
         if (state.HaproxyPid is { } old) DetachedProcess.Signal(old, "TERM");
         OsUsers.Run("haproxy", "-f", cfg, "-D", "-p", state.HaproxyPidFile);
     }
@@ -137,14 +154,16 @@ public sealed class LabRunner(TextWriter output)
     public async Task<int> StatusAsync(string dir, CancellationToken ct)
     {
         if (LabState.Load(dir) is not { } state) return Fail($"no lab in {dir}; `pgwarden lab up` starts one");
-        output.WriteLine($"lab in {state.Dir}: etcd {(DetachedProcess.IsAlive(state.EtcdPid) ? "running" : "stopped")}, " +
-                         $"HAProxy {(state.HaproxyPid is { } p && DetachedProcess.IsAlive(p) ? "running" : "stopped")}");
+        output.WriteLine($"lab in {state.Dir}: etcd {(state.EtcdPids.Any(DetachedProcess.IsAlive) ? "running" : "stopped")} ({string.Join(", ", state.EtcdEndpoints)}), " +
+                         $"HAProxy {(state.HaproxyPid is { } p && DetachedProcess.IsAlive(p) ? "running" : "stopped")} ({state.FrontAddress}: 5000 rw, 5001 ro, 7000 stats)");
         foreach (var n in state.Nodes)
             output.WriteLine($"  {n.Name} ({n.Address}, user {n.OsUser}): agent {(DetachedProcess.IsAlive(n.AgentPid) ? $"running (pid {n.AgentPid})" : "stopped")}, log {n.LogPath}");
+        foreach (var part in state.Partitions)
+            output.WriteLine($"  partition: {part.Node} cut off from {part.From} ({part.Rules.Count} iptables rules, tag {state.FirewallTag}; `lab heal` removes them)");
         try
         {
             using var loggers = AgentLogging.Create(LogLevel.Critical);
-            await using var dcs = new CtlContext(state.Scope, "/service/", new Config.EtcdConfig { Hosts = [state.EtcdEndpoint] }, null).OpenDcs(state.Scope, loggers);
+            await using var dcs = OpenDcs(state, loggers);
             output.Write(ClusterTable.Render(await dcs.GetClusterAsync(ct), state.Scope, "pretty", false));
         }
         catch (DcsException e)
@@ -157,14 +176,14 @@ public sealed class LabRunner(TextWriter output)
     public async Task<int> StopNodeAsync(string dir, string name, bool kill, CancellationToken ct)
     {
         if (LabState.Load(dir) is not { } state) return Fail($"no lab in {dir}");
-        if (state.Nodes.FirstOrDefault(n => n.Name == name) is not { } node)
-            return Fail($"no node '{name}' in the lab (nodes: {string.Join(", ", state.Nodes.Select(n => n.Name))})");
+        if (state.Node(name) is not { } node) return NoSuchNode(state, name);
         if (kill)
         {
             // Agent and postmaster together: the failure a lost machine looks like.
+            var pm = PostmasterPid(node);
             DetachedProcess.Signal(node.AgentPid, "KILL");
-            if (PostmasterPid(node) is { } pm) DetachedProcess.Signal(pm, "KILL");
-            output.WriteLine($"killed {name}'s agent and postmaster (kill -9)");
+            if (pm is not null) DetachedProcess.Signal(pm.Value, "KILL");
+            output.WriteLine($"killed {name}'s agent (pid {node.AgentPid}) and postmaster{(pm is null ? " (none running)" : $" (pid {pm})")} with kill -9");
             return 0;
         }
         DetachedProcess.Signal(node.AgentPid, "TERM");
@@ -176,12 +195,43 @@ public sealed class LabRunner(TextWriter output)
     public int StartNode(string dir, string name)
     {
         if (LabState.Load(dir) is not { } state) return Fail($"no lab in {dir}");
-        if (state.Nodes.FirstOrDefault(n => n.Name == name) is not { } node)
-            return Fail($"no node '{name}' in the lab (nodes: {string.Join(", ", state.Nodes.Select(n => n.Name))})");
+        if (state.Node(name) is not { } node) return NoSuchNode(state, name);
         if (DetachedProcess.IsAlive(node.AgentPid)) return Fail($"{name}'s agent is already running (pid {node.AgentPid})");
+        // A kill -9 leaves orphaned PostgreSQL backends holding shared memory; the new postmaster refuses to start while they live.
+        foreach (var pid in Processes(node.OsUser)) DetachedProcess.Signal(pid, "KILL");
         node.AgentPid = StartAgent(Path.Combine(state.Dir, "bin"), node);
         state.Save();
         output.WriteLine($"started {name}'s agent (pid {node.AgentPid})");
+        return 0;
+    }
+
+    public int Partition(string dir, string name, string from)
+    {
+        if (LabState.Load(dir) is not { } state) return Fail($"no lab in {dir}");
+        if (state.Node(name) is not { } node) return NoSuchNode(state, name);
+        if (!LabPartitionRules.Kinds.Contains(from)) return Fail($"--from '{from}' is not one of {string.Join(", ", LabPartitionRules.Kinds)}");
+        LabPartitionRules.NodeTarget Target(LabNode n) => new(n.Name, OsUsers.Ensure(n.OsUser).Uid, n.Address, [n.PgPort, n.RestPort]);
+        var sockets = LabPartitionRules.ParseSs(OsUsers.Run("ss", "-tnHe", "state", "established"));
+        var rules = LabPartitionRules.Build(Target(node), state.Nodes.Where(n => n != node).Select(Target).ToList(),
+            state.EtcdEndpoints.Select(LabPartitionRules.Endpoint.Parse).ToList(), from, sockets);
+        new LabFirewall(state.FirewallTag).Add(rules);
+        state.Partitions.Add(new LabPartitionRecord(name, from, rules));
+        state.Save();
+        output.WriteLine($"{name} is cut off from {(from == "all" ? "etcd and its peers" : from)}: {rules.Count} iptables rules in chain {new LabFirewall(state.FirewallTag).Chain} (tag {state.FirewallTag})");
+        foreach (var r in rules) output.WriteLine("  -A " + string.Join(' ', r) + " -j DROP");
+        return 0;
+    }
+
+    public int Heal(string dir)
+    {
+        if (LabState.Load(dir) is not { } state) return Fail($"no lab in {dir}");
+        var firewall = new LabFirewall(state.FirewallTag);
+        var before = firewall.List().Count;
+        firewall.RemoveAll();
+        var healed = string.Join(", ", state.Partitions.Select(p => $"{p.Node} from {p.From}"));
+        state.Partitions.Clear();
+        state.Save();
+        output.WriteLine(before == 0 ? "no partition in force" : $"healed ({healed}): removed the lab's iptables rules and chain (tag {state.FirewallTag})");
         return 0;
     }
 
@@ -192,6 +242,7 @@ public sealed class LabRunner(TextWriter output)
             output.WriteLine($"no lab in {dir}; nothing to stop");
             return 0;
         }
+        new LabFirewall(state.FirewallTag).RemoveAll();
         foreach (var n in state.Nodes) DetachedProcess.Signal(n.AgentPid, "TERM");
         try
         {
@@ -201,19 +252,29 @@ public sealed class LabRunner(TextWriter output)
         {
             foreach (var n in state.Nodes) DetachedProcess.Signal(n.AgentPid, "KILL");
         }
-        // A killed agent leaves its postmaster behind: stop exactly those, by the pid in their data directories.
+        // A killed agent leaves its postmaster behind: stop exactly those, by the pid in their data directories,
+        // then whatever still runs as the node's own OS user (backends orphaned by a kill -9).
         foreach (var n in state.Nodes)
             if (PostmasterPid(n) is { } pm) DetachedProcess.Signal(pm, "KILL");
+        foreach (var n in state.Nodes)
+            foreach (var pid in Processes(n.OsUser)) DetachedProcess.Signal(pid, "KILL");
         if (state.HaproxyPid is { } hp) DetachedProcess.Signal(hp, "TERM");
-        DetachedProcess.Signal(state.EtcdPid, "TERM");
-        await WaitAsync(() => Task.FromResult(!DetachedProcess.IsAlive(state.EtcdPid)), TimeSpan.FromSeconds(20), ct);
-        output.WriteLine("lab stopped: agents, PostgreSQL, HAProxy and etcd");
+        foreach (var e in state.EtcdPids) DetachedProcess.Signal(e, "TERM");
+        await WaitAsync(() => Task.FromResult(!state.EtcdPids.Any(DetachedProcess.IsAlive) && !(state.HaproxyPid is { } h && DetachedProcess.IsAlive(h))), TimeSpan.FromSeconds(20), ct);
+        output.WriteLine("lab stopped: agents, PostgreSQL, HAProxy and etcd; its iptables rules removed");
         if (!keepData) Directory.Delete(state.Dir, recursive: true);
         else File.Delete(LabState.PathIn(state.Dir));
         return 0;
     }
 
-    private static int? PostmasterPid(LabNode node)
+    /// <summary>Processes of one lab OS user (users are the lab's own: PREFIXnodeI).</summary>
+    internal static IReadOnlyList<int> Processes(string osUser)
+    {
+        var (code, text) = OsUsers.Run(false, "pgrep", "-u", osUser);
+        return code != 0 ? [] : text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList();
+    }
+
+    internal static int? PostmasterPid(LabNode node)
     {
         var file = Path.Combine(node.DataDir, "postmaster.pid");
         return File.Exists(file) && int.TryParse(File.ReadLines(file).FirstOrDefault(), out var pid) && DetachedProcess.IsAlive(pid) ? pid : null;
@@ -221,17 +282,19 @@ public sealed class LabRunner(TextWriter output)
 
     private void PrintHowTo(LabState state, LabClusterSpec spec)
     {
+        var dirArg = state.Dir == LabAddressing.DefaultDir(state.Net) ? (state.Net == LabAddressing.DefaultNet ? "" : $" --net {state.Net}") : $" --dir {state.Dir}";
         output.WriteLine();
-        output.WriteLine($"read-write:  psql 'host={FrontAddress} port=5000 user=postgres password={spec.SuperuserPassword} dbname=postgres'");
-        output.WriteLine($"read-only:   psql 'host={FrontAddress} port=5001 user=postgres password={spec.SuperuserPassword} dbname=postgres'");
-        output.WriteLine($"HAProxy:     http://{FrontAddress}:7000/    node configs: {state.Dir}/node*/patroni.yml");
+        output.WriteLine($"read-write:  psql 'host={state.FrontAddress} port=5000 user=postgres password={spec.SuperuserPassword} dbname=postgres'");
+        output.WriteLine($"read-only:   psql 'host={state.FrontAddress} port=5001 user=postgres password={spec.SuperuserPassword} dbname=postgres'");
+        output.WriteLine($"HAProxy:     http://{state.FrontAddress}:7000/    node configs: {state.Dir}/node*/patroni.yml");
         output.WriteLine($"cluster:     pgwarden list -c {state.Nodes[0].ConfigPath}    (Debian's patronictl -c works too)");
-        output.WriteLine("stop it:     pgwarden lab down");
+        output.WriteLine($"walkthrough: pgwarden lab demo{dirArg}");
+        output.WriteLine($"stop it:     pgwarden lab down{dirArg}");
     }
 
     private static string? MissingDependency()
     {
-        foreach (var (binary, package) in new[] { ("etcd", "etcd-server"), ("haproxy", "haproxy"), ("setpriv", "util-linux") })
+        foreach (var (binary, package) in new[] { ("etcd", "etcd-server"), ("haproxy", "haproxy"), ("setpriv", "util-linux"), ("iptables", "iptables"), ("ss", "iproute2"), ("pgrep", "procps") })
             if (!OnPath(binary)) return $"{binary} is not installed: apt-get install -y {package}";
         return File.Exists("/usr/lib/postgresql/15/bin/postgres") ? null : "PostgreSQL 15 is not installed: apt-get install -y postgresql-15";
     }
@@ -241,13 +304,16 @@ public sealed class LabRunner(TextWriter output)
 
     private void Step(string what, Stopwatch sw) => output.WriteLine($"[{sw.Elapsed.TotalSeconds,5:F1}s] {what}");
 
+    private int NoSuchNode(LabState state, string name) =>
+        Fail($"no node '{name}' in the lab (nodes: {string.Join(", ", state.Nodes.Select(n => n.Name))})");
+
     private int Fail(string message)
     {
         output.WriteLine($"Error: {message}");
         return 1;
     }
 
-    private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan deadline, CancellationToken ct)
+    internal static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan deadline, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < deadline)

@@ -2,15 +2,20 @@ using System.Text.Json;
 
 namespace PgWarden.Lab;
 
-/// <summary>What `lab up` started, saved in DIR/lab.json so status, stop, kill and down act on exactly those processes.</summary>
+/// <summary>What `lab up` started, saved in DIR/lab.json so status, stop, kill, partition and down act on exactly those processes and rules.</summary>
 public sealed record LabState
 {
     public required string Scope { get; init; }
     public required string Dir { get; init; }
-    public required string EtcdEndpoint { get; init; }
-    public int EtcdPid { get; set; }
+    public string Net { get; init; } = LabAddressing.DefaultNet;
+    public string UserPrefix { get; init; } = LabAddressing.DefaultUserPrefix;
+    public List<string> EtcdEndpoints { get; init; } = [];
+    public List<int> EtcdPids { get; init; } = [];
     public string HaproxyPidFile { get; init; } = "";
     public List<LabNode> Nodes { get; init; } = [];
+
+    /// <summary>The partitions in force and the iptables rules each added (also tagged with <see cref="FirewallTag"/>).</summary>
+    public List<LabPartitionRecord> Partitions { get; init; } = [];
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
@@ -21,9 +26,14 @@ public sealed record LabState
 
     public void Save() => File.WriteAllText(PathIn(Dir), JsonSerializer.Serialize(this, Json));
 
+    public string FrontAddress => $"{Net}.10";
+    public string FirewallTag => LabAddressing.FirewallTag(Dir);
+
     public int? HaproxyPid => File.Exists(HaproxyPidFile) && int.TryParse(File.ReadAllText(HaproxyPidFile).Trim(), out var pid) ? pid : null;
 
-    public bool AnyAlive => DetachedProcess.IsAlive(EtcdPid) || Nodes.Any(n => DetachedProcess.IsAlive(n.AgentPid));
+    public bool AnyAlive => EtcdPids.Any(DetachedProcess.IsAlive) || Nodes.Any(n => DetachedProcess.IsAlive(n.AgentPid));
+
+    public LabNode? Node(string name) => Nodes.FirstOrDefault(n => n.Name == name);
 }
 
 public sealed record LabNode
@@ -34,7 +44,11 @@ public sealed record LabNode
     public required string Home { get; init; }
     public required string ConfigPath { get; init; }
     public int AgentPid { get; set; }
+    public int PgPort { get; init; } = 5432;
+    public int RestPort { get; init; } = 8008;
 
     public string DataDir => System.IO.Path.Combine(Home, "data");
     public string LogPath => System.IO.Path.Combine(Home, "agent.log");
 }
+
+public sealed record LabPartitionRecord(string Node, string From, List<List<string>> Rules);
