@@ -58,9 +58,17 @@ public static class LocalConfigReload
               || running.RestApi.Authentication != fresh.RestApi.Authentication, "restapi");
         Check(old.Listen != fresh.Postgresql.Listen || old.ConnectAddress != fresh.Postgresql.ConnectAddress, "postgresql.listen/connect_address");
         Check(old.DataDir != fresh.Postgresql.DataDir || old.ConfigDir != fresh.Postgresql.ConfigDir || old.BinDir != fresh.Postgresql.BinDir, "postgresql.data_dir/config_dir/bin_dir");
-        Check(old.Authentication != fresh.Postgresql.Authentication, "postgresql.authentication");
+        Check(!SameAuthentication(old.Authentication, fresh.Postgresql.Authentication), "postgresql.authentication");
         return new Result(applied, changed, needRestart);
     }
+
+    private static bool SameAuthentication(PgAuthentication a, PgAuthentication b) =>
+        SameUser(a.Superuser, b.Superuser) && SameUser(a.Replication, b.Replication)
+        && (a.Rewind is null ? b.Rewind is null : b.Rewind is not null && SameUser(a.Rewind, b.Rewind));
+
+    /// <summary>Records compare dictionaries by reference; compare the users' values.</summary>
+    private static bool SameUser(PgUser a, PgUser b) =>
+        a with { OtherParameters = b.OtherParameters } == b && SameMap(a.OtherParameters, b.OtherParameters);
 
     private static bool SameTags(MemberTags a, MemberTags b) =>
         a.Raw.Count == b.Raw.Count

@@ -38,7 +38,7 @@ public sealed class SecuredCluster : IAsyncLifetime
                 .Replace("  pg_hba:\n  - local all all trust\n", "  callbacks:\n" + string.Concat(new[] { "on_start", "on_stop", "on_restart", "on_reload", "on_role_change" }
                     .Select(a => $"    {a}: {script}\n")) + "  pg_hba:\n  - local all all trust\n", StringComparison.Ordinal);
             yaml += $"ctl:\n  authentication:\n    username: {User}\n    password: {Password}\n";
-            if (!yaml.Contains("callbacks:", StringComparison.Ordinal) || !yaml.Contains($"  authentication:\n    username: {User}\n    password: {Password}\n  ", StringComparison.Ordinal))
+            if (!yaml.Contains("callbacks:", StringComparison.Ordinal) || !yaml.Contains(restapi + "  authentication:", StringComparison.Ordinal))
                 throw new InvalidOperationException("the node YAML template changed; adjust SecuredCluster:\n" + yaml);
             await File.WriteAllTextAsync(node.ConfigPath, yaml);
             node.Start();
