@@ -134,11 +134,11 @@ public sealed class SecuredClusterTests(SecuredCluster fixture, ITestOutputHelpe
         var (ctlCode, ctlText) = OsUser.Run(true, "patronictl", "-c", leader.ConfigPath, "reload", Cluster.Scope, leader.Name, "--force");
         output.WriteLine(ctlText);
         Assert.True(ctlCode == 0, ctlText);
-        Assert.Contains($"Success: reload on member {leader.Name}", ctlText);
+        Assert.Contains($"Reload request received for member {leader.Name}", ctlText);   // patronictl's text for 202
         (ctlCode, ctlText) = Scenario.Pgwarden("reload", Cluster.Scope, leader.Name, "-c", leader.ConfigPath, "--force");
         output.WriteLine(ctlText);
         Assert.True(ctlCode == 0, ctlText);
-        Assert.Contains($"Success: reload on member {leader.Name}", ctlText);
+        Assert.Contains($"Reload request received for member {leader.Name}", ctlText);
 
         // The same CLI with a file whose ctl/restapi credentials are wrong is refused by the agent.
         var badConfig = Path.Combine(Cluster.Root, "bad-auth.yml");
