@@ -41,10 +41,12 @@ public sealed class Agent : IAsyncDisposable
         _monitor = new PostmasterMonitor(pg, health, time, loggers.CreateLogger("PgWarden.Postgres.Monitor"));
         _monitor.PostmasterDied += (_, _) => board.RequestWake();
         _api = new RestApiServer(config, board, health, _dcs, time, loggers);
-        _peerHttp = new HttpClient(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(2) })
+        // Peer calls (leader-race probes, switchover checks, failsafe) use the ctl: TLS and credentials (compat §2.12).
+        _peerHttp = new HttpClient(RestClientSettings.Handler(config.Ctl, config.RestApi, daemon: true, insecure: false, TimeSpan.FromSeconds(2)))
         {
             Timeout = TimeSpan.FromSeconds(3),
         };
+        _peerHttp.DefaultRequestHeaders.Authorization = RestClientSettings.BasicAuth(config.Ctl, config.RestApi);
         FailoverEndpoints.Register(_api.Routes, _api.Context, new PeerProber(_peerHttp));
         ConfigEndpoints.Register(_api.Routes, _api.Context);
         _loop = new HaLoop(config, _dcs, pg, new PeerProber(_peerHttp), board, time, loggers.CreateLogger<HaLoop>(), dynamic, health);

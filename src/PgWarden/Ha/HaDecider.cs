@@ -21,7 +21,9 @@ public static class HaDecider
 
         if (!input.DataDir.HasData) return DecideEmptyDataDir(input, view);
 
-        if (!string.IsNullOrEmpty(view.Initialize) && input.DataDir.SystemIdentifier is { } sysid
+        // Only a real system identifier (digits, Patroni's sysid_valid) can prove a foreign data directory; garbage
+        // written into the initialize key must never make a healthy node exit.
+        if (IsValidSysid(view.Initialize) && input.DataDir.SystemIdentifier is { } sysid
             && sysid != view.Initialize && !paused)
         {
             return new Decision(HaAction.FatalSystemIdMismatch,
@@ -315,4 +317,7 @@ public static class HaDecider
         }
         return (true, "healthiest");
     }
+
+    /// <summary>Patroni's sysid_valid: a non-empty string of ASCII digits.</summary>
+    public static bool IsValidSysid(string? value) => !string.IsNullOrEmpty(value) && value.All(char.IsAsciiDigit);
 }

@@ -161,7 +161,7 @@ public sealed class LabRunner(TextWriter output)
         File.SetUnixFileMode(home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var address = net.NodeAddress(i);
         var config = Path.Combine(home, "patroni.yml");
-        File.WriteAllText(config, NodeConfigTemplate.Render(spec, new NodeSpec(name, address, Path.Combine(home, "data"), Path.Combine(home, "pgpass"))));
+        Config.SecretFile.Write(config, NodeConfigTemplate.Render(spec, new NodeSpec(name, address, Path.Combine(home, "data"), Path.Combine(home, "pgpass"))));
         OsUsers.Chown(config, user);
         File.SetUnixFileMode(config, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         return new LabNode { Name = name, OsUser = user, Address = address, Home = home, ConfigPath = config };
