@@ -1,0 +1,68 @@
+using System.Globalization;
+
+namespace PgWarden.Bench;
+
+/// <summary>Command-line options of the benchmark; --quick shortens every window for development runs.</summary>
+public sealed record BenchOptions
+{
+    public bool Quick { get; init; }
+    public IReadOnlyList<AgentKind> Agents { get; init; } = [AgentKind.Patroni, AgentKind.PgWarden];
+    public int IdleSeconds { get; init; } = 60;
+    public int WrkSeconds { get; init; } = 10;
+    public int SwitchoverRuns { get; init; } = 5;
+    public int FailoverRuns { get; init; } = 3;
+    public bool Growth { get; init; } = true;
+    public string PgWardenBin { get; init; } = "/var/tmp/pgwarden-bench/bin/pgwarden";
+    public string WorkDir { get; init; } = "/var/tmp/pgwarden-bench/run";
+    public string ResultsDir { get; init; } = "bench/results";
+    /// <summary>First three octets of every address the benchmark uses (etcd and HAProxy on .10, nodes on .11..).</summary>
+    public string Net { get; init; } = "127.0.4";
+    public string UserPrefix { get; init; } = "pg4";
+
+    public const string Usage = """
+        usage: pgwarden-bench [--quick] [--agents patroni,pgwarden] [--idle-seconds N] [--wrk-seconds N]
+                              [--switchovers N] [--failovers N] [--no-growth] [--pgwarden PATH]
+                              [--work-dir DIR] [--results DIR] [--net A.B.C] [--user-prefix P]
+          --quick          2 switchovers, 1 failover per profile, 15 s idle windows, 3 s wrk runs
+          --agents         which agents to run, in this order (default patroni,pgwarden)
+          --idle-seconds   length of each idle window (cost at rest, DCS growth); default 60
+        """;
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var o = args.Contains("--quick")
+            ? new BenchOptions { Quick = true, IdleSeconds = 15, WrkSeconds = 3, SwitchoverRuns = 2, FailoverRuns = 1 }
+            : new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            int Int() { var v = Next(); return int.TryParse(v, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new ArgumentException($"{args[i - 1]} expects a positive integer, got '{v}'"); }
+            o = args[i] switch
+            {
+                "--quick" or "--help" or "-h" => o,
+                "--agents" => o with { Agents = Next().Split(',').Select(ParseAgent).ToList() },
+                "--idle-seconds" => o with { IdleSeconds = Int() },
+                "--wrk-seconds" => o with { WrkSeconds = Int() },
+                "--switchovers" => o with { SwitchoverRuns = Int() },
+                "--failovers" => o with { FailoverRuns = Int() },
+                "--no-growth" => o with { Growth = false },
+                "--pgwarden" => o with { PgWardenBin = Next() },
+                "--work-dir" => o with { WorkDir = Next() },
+                "--results" => o with { ResultsDir = Next() },
+                "--net" => o with { Net = Next() },
+                "--user-prefix" => o with { UserPrefix = Next() },
+                _ => throw new ArgumentException($"unknown option '{args[i]}'"),
+            };
+        }
+        return o;
+    }
+
+    private static AgentKind ParseAgent(string s) => s.Trim().ToLowerInvariant() switch
+    {
+        "patroni" => AgentKind.Patroni,
+        "pgwarden" => AgentKind.PgWarden,
+        _ => throw new ArgumentException($"unknown agent '{s}': expected patroni or pgwarden"),
+    };
+}
+
+public enum AgentKind { Patroni, PgWarden }
