@@ -30,13 +30,16 @@ public sealed class AgentRun(BenchOptions options, AgentKind agent, TextWriter l
                 {
                     _cluster.StartHaproxy();
                     await WriteClient.CreateTableAsync((await _cluster.WaitHealthyAsync(3, Healthy, ct)).ConnectionString(), ct);
-                    await StepAsync("idle", IdleAsync, ct);
-                    await StepAsync("rest", RestAsync, ct);
-                    await StepAsync("switchover", SwitchoverAsync, ct);
-                    await StepAsync("restart", RestartChangeAsync, ct);
-                    if (options.Growth) await StepAsync("growth", GrowthAsync, ct);
-                    await StepAsync("failover-default", c => FailoverAsync("default", 30, 10, 10, c), ct);
-                    await StepAsync("failover-fast", c => FailoverAsync("fast", 10, 2, 3, c), ct);
+                    if (options.Runs("idle")) await StepAsync("idle", IdleAsync, ct);
+                    if (options.Runs("rest")) await StepAsync("rest", RestAsync, ct);
+                    if (options.Runs("switchover")) await StepAsync("switchover", SwitchoverAsync, ct);
+                    if (options.Runs("restart")) await StepAsync("restart", RestartChangeAsync, ct);
+                    if (options.Growth && options.Runs("growth")) await StepAsync("growth", GrowthAsync, ct);
+                    if (options.Runs("failover"))
+                    {
+                        await StepAsync("failover-default", c => FailoverAsync("default", 30, 10, 10, c), ct);
+                        await StepAsync("failover-fast", c => FailoverAsync("fast", 10, 2, 3, c), ct);
+                    }
                 }
             }
             finally
@@ -89,7 +92,8 @@ public sealed class AgentRun(BenchOptions options, AgentKind agent, TextWriter l
     // (5) RSS and CPU of the idle agents, etcd requests of the idle cluster.
     private async Task IdleAsync(CancellationToken ct)
     {
-        await Task.Delay(TimeSpan.FromSeconds(5), ct);
+        // Settle first: the first seconds after start (JIT, connection pools) are not "at rest" for either agent.
+        await Task.Delay(TimeSpan.FromSeconds(10), ct);
         var agents = _cluster.Nodes.Take(3).ToList();
         var cpu0 = agents.Select(n => ProcessCost.CpuSeconds(n.AgentPid)).ToList();
         var rpc0 = await _cluster.Etcd.StartedRpcsAsync(ct);
@@ -97,7 +101,7 @@ public sealed class AgentRun(BenchOptions options, AgentKind agent, TextWriter l
         var rss = new List<double>();
         while (Clock.Now - t0 < options.IdleSeconds)
         {
-            await Task.Delay(TimeSpan.FromSeconds(Math.Min(5, options.IdleSeconds)), ct);
+            await Task.Delay(TimeSpan.FromSeconds(Math.Min(5, options.IdleSeconds - (Clock.Now - t0)) + 0.01), ct);
             rss.AddRange(agents.Select(n => ProcessCost.RssMegabytes(n.AgentPid)));
         }
         var seconds = Clock.Now - t0;
@@ -151,7 +155,8 @@ public sealed class AgentRun(BenchOptions options, AgentKind agent, TextWriter l
             var (code, output) = await Task.Run(() => _cluster.Patronictl("switchover", "--candidate", candidate.Name, "--force"), ct);
             if (code != 0 || output.Contains("failed", StringComparison.OrdinalIgnoreCase) || output.Contains("Error", StringComparison.Ordinal))
             {
-                var why = $"`patronictl switchover` against {agent}: {LastLines(output)}";
+                var why = $"`patronictl switchover` against {agent}: {LastLines(output)}" +
+                          (agent == AgentKind.PgWarden ? " (PgWarden's POST /switchover arrives with issue 3)" : "");
                 _m.Missing("switchover_gap_haproxy_s", why);
                 _m.Missing("switchover_gap_multihost_s", why);
                 _m.Missing("switchover_lost", why);
@@ -198,7 +203,7 @@ public sealed class AgentRun(BenchOptions options, AgentKind agent, TextWriter l
         }
         catch (TimeoutException e)
         {
-            _m.Missing("restart_change_s", e.Message);
+            _m.Missing("restart_change_s", e.Message + (agent == AgentKind.PgWarden ? " (pending restart and POST /restart arrive with issue 4)" : ""));
             Say("   " + e.Message);
             return;
         }
@@ -206,7 +211,8 @@ public sealed class AgentRun(BenchOptions options, AgentKind agent, TextWriter l
         (code, output) = await Task.Run(() => _cluster.Patronictl("restart", BenchCluster.Scope, "--pending", "--force"), ct);
         if (code != 0 || output.Contains("Failed", StringComparison.Ordinal))
         {
-            var why = $"`patronictl restart --pending` against {agent}: {LastLines(output)}";
+            var why = $"`patronictl restart --pending` against {agent}: {LastLines(output)}" +
+                      (agent == AgentKind.PgWarden ? " (PgWarden's POST /restart arrives with issue 4)" : "");
             _m.Missing("restart_change_s", why);
             Say("   " + why);
             return;
@@ -297,6 +303,7 @@ public sealed class AgentRun(BenchOptions options, AgentKind agent, TextWriter l
         var series = new Dictionary<string, List<double>>();
         void Add(string k, double v) => (series.TryGetValue(k, out var l) ? l : series[k] = []).Add(v);
         var lostTotal = 0;
+        var notRejoined = 0;
         for (var k = 1; k <= options.FailoverRuns; k++)
         {
             var leader = await _cluster.WaitHealthyAsync(3, Healthy, ct);
@@ -346,13 +353,36 @@ public sealed class AgentRun(BenchOptions options, AgentKind agent, TextWriter l
                 string.Join(", ", series.Where(s => s.Key.EndsWith("_reaction", StringComparison.Ordinal)).Select(s => $"{s.Key} {s.Value[^1]:F2} s")));
 
             _cluster.StartAgent(leader);
-            var healthy = await _cluster.WaitHealthyAsync(3, TimeSpan.FromSeconds(240), ct);
+            var rejoined = true;
+            BenchNode healthy;
+            try
+            {
+                healthy = await _cluster.WaitHealthyAsync(3, TimeSpan.FromSeconds(90), ct);
+            }
+            catch (TimeoutException)
+            {
+                // The killed leader did not come back as a streaming replica (no rewind): count the writes on the
+                // new leader, then wipe and re-clone that node (what `patronictl reinit` does) for the next run.
+                rejoined = false;
+                healthy = await _cluster.WaitHealthyAsync(2, Healthy, ct);
+                _m.Details[$"failover_{profile}_rejoin_{k}"] = $"{leader.Name} did not rejoin as a streaming replica within 90 s; wiped and re-cloned";
+                Say($"   {leader.Name} did not rejoin as a streaming replica within 90 s; wiping and re-cloning it");
+            }
             var lost = await writers.Haproxy.LostAsync(healthy.ConnectionString(), ct) + await writers.MultiHost.LostAsync(healthy.ConnectionString(), ct);
             lostTotal += lost;
-            runs.Add(new { killed = leader.Name, new_leader = newLeader, until_expiry_s = untilExpiry, new_lock_after_kill_s = tNew.Value - tKill, paths = perPath, lost });
+            if (!rejoined)
+            {
+                await _cluster.StopAsync([leader], ct);
+                Directory.Delete(leader.DataDir, recursive: true);
+                _cluster.StartAgent(leader);
+                await _cluster.WaitHealthyAsync(3, Healthy, ct);
+            }
+            runs.Add(new { killed = leader.Name, new_leader = newLeader, until_expiry_s = untilExpiry, new_lock_after_kill_s = tNew.Value - tKill, paths = perPath, lost, old_leader_rejoined = rejoined });
+            if (!rejoined) notRejoined++;
         }
         foreach (var (key, values) in series) _m.Set($"failover_{profile}_{key}_s", Measurements.Median(values));
-        _m.Set($"failover_{profile}_lost", lostTotal);
+        _m.Set($"failover_{profile}_lost", lostTotal, notRejoined == 0 ? null
+            : $"the killed leader did not rejoin as a streaming replica in {notRejoined} of {options.FailoverRuns} runs (no pg_rewind); it was wiped and re-cloned");
         _m.Details[$"failover_{profile}_runs"] = runs;
         _m.Details[$"failover_{profile}_lease_ttl"] = granted;
     }

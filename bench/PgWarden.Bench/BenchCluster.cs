@@ -128,6 +128,7 @@ public sealed class BenchCluster : IAsyncDisposable
             command = [_options.PgWardenBin, "agent", node.ConfigPath];
             env["DOTNET_ROOT"] = Environment.GetEnvironmentVariable("DOTNET_ROOT") ?? (Directory.Exists("/usr/share/dotnet") ? "/usr/share/dotnet" : "/usr/lib/dotnet");
             env["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+            foreach (var (k, v) in _options.AgentEnvironment) env[k] = v;
         }
         node.AgentPid = DetachedProcess.Start(node.LogPath, node.OsUser, command, env);
     }

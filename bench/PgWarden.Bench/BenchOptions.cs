@@ -18,14 +18,23 @@ public sealed record BenchOptions
     /// <summary>First three octets of every address the benchmark uses (etcd and HAProxy on .10, nodes on .11..).</summary>
     public string Net { get; init; } = "127.0.4";
     public string UserPrefix { get; init; } = "pg4";
+    /// <summary>Steps to run after bootstrap (default all): idle, rest, switchover, restart, growth, failover.</summary>
+    public IReadOnlySet<string>? Steps { get; init; }
+    /// <summary>Extra environment for PgWarden agents (runtime knobs tried before they go into the project file).</summary>
+    public IReadOnlyDictionary<string, string> AgentEnvironment { get; init; } = new Dictionary<string, string>();
+
+    public bool Runs(string step) => Steps is null || Steps.Contains(step);
 
     public const string Usage = """
         usage: pgwarden-bench [--quick] [--agents patroni,pgwarden] [--idle-seconds N] [--wrk-seconds N]
                               [--switchovers N] [--failovers N] [--no-growth] [--pgwarden PATH]
                               [--work-dir DIR] [--results DIR] [--net A.B.C] [--user-prefix P]
+                              [--steps a,b] [--agent-env K=V]
           --quick          2 switchovers, 1 failover per profile, 15 s idle windows, 3 s wrk runs
           --agents         which agents to run, in this order (default patroni,pgwarden)
           --idle-seconds   length of each idle window (cost at rest, DCS growth); default 60
+          --steps          only these steps after bootstrap: idle,rest,switchover,restart,growth,failover
+          --agent-env K=V  extra environment for PgWarden agents (e.g. DOTNET_GCgen0size=0x400000), repeatable
         """;
 
     public static BenchOptions Parse(string[] args)
@@ -51,6 +60,8 @@ public sealed record BenchOptions
                 "--results" => o with { ResultsDir = Next() },
                 "--net" => o with { Net = Next() },
                 "--user-prefix" => o with { UserPrefix = Next() },
+                "--steps" => o with { Steps = Next().Split(',').Select(x => x.Trim()).ToHashSet() },
+                "--agent-env" => o with { AgentEnvironment = new Dictionary<string, string>(o.AgentEnvironment) { [Next().Split('=')[0]] = args[i].Split('=', 2)[1] } },
                 _ => throw new ArgumentException($"unknown option '{args[i]}'"),
             };
         }
