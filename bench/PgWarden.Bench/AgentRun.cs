@@ -85,8 +85,8 @@ public sealed class AgentRun(BenchOptions options, AgentKind agent, TextWriter l
         var t0 = Clock.Now;
         foreach (var n in _cluster.Nodes) _cluster.StartAgent(n);
         var leader = await _cluster.WaitHealthyAsync(3, Healthy, ct);
-        _m.Set("bootstrap_s", Clock.Now - t0);
-        Say($"   {leader.Name} leads, 2 replicas stream after {Clock.Now - t0:F1} s");
+        _m.Set("bootstrap_s", _cluster.HealthySince - t0);
+        Say($"   {leader.Name} leads, 2 replicas stream after {_cluster.HealthySince - t0:F1} s");
     }
 
     // (5) RSS and CPU of the idle agents, etcd requests of the idle cluster.
@@ -349,6 +349,8 @@ public sealed class AgentRun(BenchOptions options, AgentKind agent, TextWriter l
                 Add($"{w.Path}_reaction", first - tExpired.Value);
                 perPath[w.Path] = new { gap_s = first - last, reaction_s = first - tExpired.Value };
             }
+            // Record as we go: a later step of this run (the rejoin) may fail, the measurement stands.
+            foreach (var (key, values) in series) _m.Set($"failover_{profile}_{key}_s", Measurements.Median(values));
             Say($"   lock gone after {untilExpiry:F2} s, {newLeader} took it after {tNew!.Value - tKill:F2} s; " +
                 string.Join(", ", series.Where(s => s.Key.EndsWith("_reaction", StringComparison.Ordinal)).Select(s => $"{s.Key} {s.Value[^1]:F2} s")));
 
@@ -380,7 +382,6 @@ public sealed class AgentRun(BenchOptions options, AgentKind agent, TextWriter l
             runs.Add(new { killed = leader.Name, new_leader = newLeader, until_expiry_s = untilExpiry, new_lock_after_kill_s = tNew.Value - tKill, paths = perPath, lost, old_leader_rejoined = rejoined });
             if (!rejoined) notRejoined++;
         }
-        foreach (var (key, values) in series) _m.Set($"failover_{profile}_{key}_s", Measurements.Median(values));
         _m.Set($"failover_{profile}_lost", lostTotal, notRejoined == 0 ? null
             : $"the killed leader did not rejoin as a streaming replica in {notRejoined} of {options.FailoverRuns} runs (no pg_rewind); it was wiped and re-cloned");
         _m.Details[$"failover_{profile}_runs"] = runs;

@@ -185,10 +185,25 @@ public sealed class BenchCluster : IAsyncDisposable
     /// Healthy = a leader lock whose holder is a writable primary with members-1 streaming standbys, checked in
     /// PostgreSQL itself (Patroni 3.0.2's member keys carry no replication state).
     /// </summary>
+    /// <summary>When the last successful WaitHealthyAsync first saw the healthy state (before its 2 s of confirmation).</summary>
+    public double HealthySince { get; private set; }
+
     public async Task<BenchNode> WaitHealthyAsync(int members, TimeSpan deadline, CancellationToken ct)
     {
         BenchNode? leader = null;
+        double? healthySince = null;
         await Poll.UntilAsync(async () =>
+        {
+            // A diverged standby shows "streaming" for a moment before it finds the timeline fork: the state
+            // must hold for 2 s.
+            var ok = await IsHealthyAsync();
+            healthySince = ok ? healthySince ?? Clock.Now : null;
+            return ok && Clock.Now - healthySince >= 2;
+        }, deadline, $"a leader with {members - 1} streaming replicas", ct, 250);
+        HealthySince = healthySince!.Value;
+        return leader!;
+
+        async Task<bool> IsHealthyAsync()
         {
             leader = NodeByName(await LeaderAsync(ct));
             if (leader is null) return false;
@@ -204,8 +219,7 @@ public sealed class BenchCluster : IAsyncDisposable
             {
                 return false;
             }
-        }, deadline, $"a leader with {members - 1} streaming replicas", ct);
-        return leader!;
+        }
     }
 
     /// <summary>Runs Debian's patronictl against this cluster (it is a client of both agents) and returns its exit code and output.</summary>

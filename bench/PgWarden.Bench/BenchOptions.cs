@@ -30,7 +30,7 @@ public sealed record BenchOptions
                               [--switchovers N] [--failovers N] [--no-growth] [--pgwarden PATH]
                               [--work-dir DIR] [--results DIR] [--net A.B.C] [--user-prefix P]
                               [--steps a,b] [--agent-env K=V]
-          --quick          2 switchovers, 1 failover per profile, 15 s idle windows, 3 s wrk runs
+          --quick          2 switchovers, 1 failover per profile, 30 s idle windows (3 loops at loop_wait 10), 3 s wrk runs
           --agents         which agents to run, in this order (default patroni,pgwarden)
           --idle-seconds   length of each idle window (cost at rest, DCS growth); default 60
           --steps          only these steps after bootstrap: idle,rest,switchover,restart,growth,failover
@@ -40,7 +40,7 @@ public sealed record BenchOptions
     public static BenchOptions Parse(string[] args)
     {
         var o = args.Contains("--quick")
-            ? new BenchOptions { Quick = true, IdleSeconds = 15, WrkSeconds = 3, SwitchoverRuns = 2, FailoverRuns = 1 }
+            ? new BenchOptions { Quick = true, IdleSeconds = 30, WrkSeconds = 3, SwitchoverRuns = 2, FailoverRuns = 1 }
             : new BenchOptions();
         for (var i = 0; i < args.Length; i++)
         {

