@@ -16,4 +16,7 @@ rm -rf "$bin"
 dotnet publish src/PgWarden/PgWarden.csproj -c Release -o "$bin" -nologo -v q
 chmod -R a+rX /var/tmp/pgwarden-bench
 dotnet build bench/PgWarden.Bench/PgWarden.Bench.csproj -c Release -o bench/out -nologo -v q
-bench/out/pgwarden-bench --pgwarden "$bin/pgwarden" --results bench/results "$@"
+status=0
+bench/out/pgwarden-bench --pgwarden "$bin/pgwarden" --results bench/results "$@" || status=$?
+rm -rf /var/tmp/pgwarden-bench   # the published agent and the (already emptied) run directories
+exit $status
