@@ -18,5 +18,5 @@ chmod -R a+rX /var/tmp/pgwarden-bench
 dotnet build bench/PgWarden.Bench/PgWarden.Bench.csproj -c Release -o bench/out -nologo -v q
 status=0
 bench/out/pgwarden-bench --pgwarden "$bin/pgwarden" --results bench/results "$@" || status=$?
-rm -rf /var/tmp/pgwarden-bench   # the published agent and the (already emptied) run directories
+[ -n "${PGWARDEN_BENCH_KEEP:-}" ] || rm -rf /var/tmp/pgwarden-bench   # the published agent, the emptied run directories
 exit $status
