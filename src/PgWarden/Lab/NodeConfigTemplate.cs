@@ -26,6 +26,22 @@ public sealed record LabClusterSpec(string Scope, IReadOnlyList<string> EtcdHost
     public string SuperuserPassword { get; init; } = "postgres-secret";
     public string ReplicationPassword { get; init; } = "replicator-secret";
     public bool UsePgRewind { get; init; } = true;
+
+    /// <summary>
+    /// When set, written as postgresql.authentication.rewind (with the superuser's password when the name is the
+    /// superuser's). Patroni 3.0.2's --validate-config insists on it when use_pg_rewind is on; null keeps the
+    /// file as it was (the rewind falls back to the superuser).
+    /// </summary>
+    public string? RewindUser { get; init; }
+
+    public string? RewindPassword { get; init; }
+
+    /// <summary>
+    /// Where shared_buffers (32MB) is written: in the node's own postgresql.parameters (default) or in
+    /// bootstrap.dcs. Local parameters win over the DCS in Patroni, so a cluster whose shared_buffers is to be
+    /// changed with `patronictl edit-config` (the benchmark) must keep it in the DCS.
+    /// </summary>
+    public bool SharedBuffersInDcs { get; init; }
 }
 
 /// <summary>
@@ -65,6 +81,7 @@ public static class NodeConfigTemplate
                     max_replication_slots: 10
                     wal_keep_size: 128MB
                     wal_log_hints: "on"
+            {(cluster.SharedBuffersInDcs ? "        shared_buffers: 32MB" : "")}
               initdb:
               - encoding: UTF8
               - data-checksums
@@ -85,9 +102,10 @@ public static class NodeConfigTemplate
                 replication:
                   username: replicator
                   password: {cluster.ReplicationPassword}
+            {RewindBlock(cluster)}
               parameters:
                 unix_socket_directories: '{Path.GetDirectoryName(node.DataDir)}'
-                shared_buffers: 32MB
+            {(cluster.SharedBuffersInDcs ? "" : "    shared_buffers: 32MB")}
               pg_hba:
               - local all all trust
               - host replication replicator 127.0.0.1/32 scram-sha-256
@@ -105,4 +123,9 @@ public static class NodeConfigTemplate
     /// <summary>The DCS section of a node's YAML ("etcd3:", "etcd:" or "zookeeper:" with a hosts line), newline-terminated.</summary>
     public static string DcsSection(DcsKind dcs, IReadOnlyList<string> hosts) =>
         $"{dcs.SectionName()}:\n  hosts: {string.Join(",", hosts)}\n";
+
+    private static string RewindBlock(LabClusterSpec cluster) =>
+        cluster.RewindUser is not { } user
+            ? ""
+            : $"    rewind:\n      username: {user}\n      password: {cluster.RewindPassword ?? cluster.SuperuserPassword}";
 }
