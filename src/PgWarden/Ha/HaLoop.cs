@@ -85,15 +85,17 @@ public sealed class HaLoop
     }
 
     /// <summary>
-    /// The leader's deadline, kept apart from the cycle: every 100 ms, if we run as the writable leader and our last
-    /// successful renewal (monotonic clock) is older than the fencing deadline, stop PostgreSQL at once. A cycle
-    /// that is late (slow disk, a DCS call using its whole retry_timeout) first gets a fast-path renewal here.
+    /// The leader's deadline, kept apart from the cycle: if we run as the writable leader and our last successful
+    /// renewal (monotonic clock) is older than the fencing deadline, stop PostgreSQL at once. A cycle that is late
+    /// (slow disk, a DCS call using its whole retry_timeout) first gets a fast-path renewal here. The task sleeps
+    /// until the next moment it could have to act (polling every 100 ms only once a renewal is overdue), so an idle
+    /// agent does not wake ten times a second for nothing.
     /// </summary>
     private async Task RunFenceAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100), _time);
-        while (await timer.WaitForNextTickAsync(ct))
+        while (!ct.IsCancellationRequested)
         {
+            await Task.Delay(NextFenceCheck(), _time, ct);
             if (State.RenewedAtTimestamp is not { } renewedAt || State.Role != "master") continue;
             var elapsed = _time.GetElapsedTime(renewedAt);
             var deadline = FenceDeadline(State.Dynamic, _dcs.LockLifetime);
@@ -111,11 +113,32 @@ public sealed class HaLoop
                 catch (Exception e) when (e is not OperationCanceledException) { HaLog.CycleFailed(_log, e.Message, e); }
                 finally { Volatile.Write(ref _fencing, 0); }
             }
-            else if (elapsed >= TimeSpan.FromSeconds(State.Dynamic.LoopWait + 1.5) && Volatile.Read(ref _fencing) == 0)
+            else if (elapsed >= FastPathAfter(State.Dynamic) && Volatile.Read(ref _fencing) == 0)
             {
                 await FastPathRenewAsync(renewedAt, deadline - elapsed, ct);
             }
         }
+    }
+
+    private static readonly TimeSpan FencePoll = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan FenceIdle = TimeSpan.FromSeconds(1);
+
+    /// <summary>A renewal this late gets a fast-path attempt from the fence task.</summary>
+    private static TimeSpan FastPathAfter(DynamicConfig d) => TimeSpan.FromSeconds(d.LoopWait + 1.5);
+
+    /// <summary>
+    /// How long the fence may sleep: until the renewal would be overdue or the deadline comes (then every 100 ms), at
+    /// most a second (a promotion or a changed ttl is seen within that), and a second when we are not the leader.
+    /// </summary>
+    private TimeSpan NextFenceCheck()
+    {
+        if (State.RenewedAtTimestamp is not { } renewedAt || State.Role != "master" || _dcs.LockLostReason is not null)
+            return _dcs.LockLostReason is not null ? FencePoll : FenceIdle;
+        // With a short ttl the fencing deadline can come before the fast-path threshold: wake for the earlier one.
+        var deadline = FenceDeadline(State.Dynamic, _dcs.LockLifetime);
+        var fastPath = FastPathAfter(State.Dynamic);
+        var untilNext = (deadline < fastPath ? deadline : fastPath) - _time.GetElapsedTime(renewedAt);
+        return untilNext <= FencePoll ? FencePoll : untilNext < FenceIdle ? untilNext : FenceIdle;
     }
 
     private async Task FastPathRenewAsync(long renewedAt, TimeSpan remaining, CancellationToken ct)
