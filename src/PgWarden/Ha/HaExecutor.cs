@@ -125,13 +125,14 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
         try
         {
             var dynamic = state.Dynamic;
-            // A new primary in strict synchronous mode starts with '*': no commit is acknowledged unreplicated.
-            if (SynchronousReplication.IsStrict(dynamic)) await pg.SetSynchronousStandbyNamesAsync("*", ct);
             await pg.InitDbAsync(ct);
             await pg.WriteConfigurationAsync(null, dynamic, ct);
             if (!await pg.StartAsync(StartTimeout, ct))
                 throw new InvalidOperationException("postgres did not start after initdb");
             await pg.PostBootstrapAsync(ct);
+            // A new primary in strict synchronous mode runs with '*' before any client can connect: no commit is
+            // acknowledged unreplicated (after our own role setup, which would otherwise wait for a standby forever).
+            if (SynchronousReplication.IsStrict(dynamic)) await pg.SetSynchronousStandbyNamesAsync("*", ct);
             var sysid = pg.InspectDataDirectory().SystemIdentifier
                 ?? throw new InvalidOperationException("pg_controldata reported no system identifier after initdb");
 

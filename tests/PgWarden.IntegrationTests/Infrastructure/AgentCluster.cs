@@ -61,7 +61,8 @@ public sealed class AgentCluster : IAsyncDisposable
     public static async Task<AgentCluster> StartAsync(string scope, int nodes, int ttl = 10, int loopWait = 2, int retryTimeout = 3,
         bool startAgents = true, DcsKind dcs = DcsKind.Etcd3, int zooKeeperServers = 1,
         Func<int, IReadOnlyDictionary<string, string>?>? tagsFor = null,
-        IReadOnlyDictionary<string, string>? extraDcs = null, Func<int, string?>? extraYamlFor = null, CancellationToken ct = default)
+        IReadOnlyDictionary<string, string>? extraDcs = null, Func<int, string?>? extraYamlFor = null, int etcdMembers = 1,
+        CancellationToken ct = default)
     {
         var root = Path.Combine("/var/tmp/pgwarden-it", $"{scope}-{Guid.NewGuid():N}"[..(scope.Length + 9)]);
         Directory.CreateDirectory(root);
@@ -73,7 +74,8 @@ public sealed class AgentCluster : IAsyncDisposable
         if (dcs == DcsKind.ZooKeeper)
             zk = await ZooKeeperEnsemble.StartAsync(Enumerable.Range(1, zooKeeperServers).Select(ZooKeeperAddress).ToList(), Path.Combine(root, "zk"), ct);
         else
-            etcd = await EtcdCluster.StartAsync([EtcdAddress], Path.Combine(root, "etcd"), ct, enableV2: dcs == DcsKind.Etcd);
+            etcd = await EtcdCluster.StartAsync([.. Enumerable.Range(0, etcdMembers).Select(i => $"{Net}.{5 + i}")], Path.Combine(root, "etcd"), ct,
+                enableV2: dcs == DcsKind.Etcd);
         var hosts = zk?.Hosts ?? etcd!.Endpoints;
         var spec = new LabClusterSpec(scope, hosts)
         {

@@ -46,3 +46,18 @@ internal static class SafetyHelpers
         return JsonNode.Parse(body)!.AsObject();
     }
 }
+
+/// <summary>Prints every agent's recent log when the scenario did not reach Passed() (declare after the cluster).</summary>
+internal sealed class LogDump(Xunit.Abstractions.ITestOutputHelper output, AgentCluster cluster) : IDisposable
+{
+    private bool _passed;
+
+    public void Passed() => _passed = true;
+
+    public void Dispose()
+    {
+        if (_passed) return;
+        foreach (var n in cluster.Nodes)
+            output.WriteLine($"===== {n.Name} agent log (tail) =====\n{n.Agent?.Output}");
+    }
+}

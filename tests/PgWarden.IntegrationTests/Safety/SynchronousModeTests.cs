@@ -20,6 +20,7 @@ public sealed class SynchronousModeTests(ITestOutputHelper output)
         EtcdCut.RemoveLeftovers();
         await using var cluster = await AgentCluster.StartAsync("itsync", 3,
             extraDcs: new Dictionary<string, string> { ["synchronous_mode"] = "true", ["synchronous_mode_strict"] = "true" });
+        using var dump = new LogDump(output, cluster);
         await cluster.WaitForHealthyAsync(TimeSpan.FromSeconds(120));
         var sw = Stopwatch.StartNew();
         (string? Leader, string[] Standbys)? sync = null;
@@ -102,5 +103,6 @@ public sealed class SynchronousModeTests(ITestOutputHelper output)
         Assert.Equal("1", await SafetyHelpers.ScalarAsync(other, "SELECT count(*) FROM strict_probe"));
         await Wait.UntilAsync(async () => (sync = await SafetyHelpers.SyncKeyAsync(cluster)) is { } s && s.Standbys.Contains(other.Name),
             TimeSpan.FromSeconds(30), $"/sync to name {other.Name}");
+        dump.Passed();
     }
 }

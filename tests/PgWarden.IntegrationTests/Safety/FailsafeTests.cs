@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using PgWarden.IntegrationTests.Failover;
+using PgWarden.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace PgWarden.IntegrationTests.Safety;
+
+/// <summary>
+/// failsafe_mode against a real etcd: the primary stays up through a DCS outage while every member confirms it over
+/// POST /failsafe, for each way etcd fails (connection refused: etcd killed; timeout: etcd SIGSTOPped; no leader: a
+/// 3-member etcd losing quorum); with one member unreachable as well it demotes.
+/// </summary>
+public sealed class FailsafeTests(ITestOutputHelper output)
+{
+    private static readonly Dictionary<string, string> FailsafeOn = new() { ["failsafe_mode"] = "true" };
+
+    private async Task<(ClusterNode Leader, List<ClusterNode> Replicas)> ReadyAsync(AgentCluster cluster)
+    {
+        await cluster.WaitForHealthyAsync(TimeSpan.FromSeconds(120));
+        await Wait.UntilAsync(async () => (await cluster.ReadDcsAsync()).TryGetValue("failsafe", out var f) && cluster.Nodes.All(n => f.Contains($"\"{n.Name}\"")),
+            TimeSpan.FromSeconds(30), "the failsafe key to list every member");
+        var leader = cluster.Node((await cluster.LeaderAsync())!);
+        return (leader, cluster.Nodes.Where(n => n != leader).ToList());
+    }
+
+    /// <summary>Holds for the given time and asserts the leader stays a writable primary throughout.</summary>
+    private async Task AssertStaysPrimaryAsync(ClusterNode leader, TimeSpan hold, string outage)
+    {
+        var sw = Stopwatch.StartNew();
+        var checks = 0;
+        while (sw.Elapsed < hold)
+        {
+            Assert.True(await SafetyHelpers.IsWritablePrimaryAsync(leader), $"{outage}: the primary stopped being writable after {sw.Elapsed.TotalSeconds:F1} s");
+            checks++;
+            await Task.Delay(500);
+        }
+        var status = await SafetyHelpers.PatroniAsync(leader);
+        output.WriteLine($"{outage}: primary writable for {hold.TotalSeconds:0} s ({checks} checks); failsafe_mode_is_active={status["failsafe_mode_is_active"]}");
+        Assert.True(status["failsafe_mode_is_active"]?.GetValue<bool>() == true, "failsafe_mode_is_active must be reported");
+    }
+
+    [Fact]
+    public async Task Primary_survives_etcd_refusing_and_hanging_while_every_member_confirms_and_demotes_when_one_does_not()
+    {
+        EtcdCut.RemoveLeftovers();
+        await using var cluster = await AgentCluster.StartAsync("itfs", 3, extraDcs: FailsafeOn);
+        using var dump = new LogDump(output, cluster);
+        var (leader, replicas) = await ReadyAsync(cluster);
+        var hold = TimeSpan.FromSeconds(3 * cluster.Spec.Ttl);
+
+        // Connection refused: etcd killed.
+        cluster.Etcd.Kill(0);
+        await AssertStaysPrimaryAsync(leader, hold, "etcd killed (connection refused)");
+        Assert.Contains("failsafe: DCS unreachable (ConnectionRefused)", leader.Agent!.Output);
+        await cluster.Etcd.RestartAsync(0, CancellationToken.None);
+        (leader, replicas) = await ReadyAsync(cluster);
+
+        // Timeout: etcd SIGSTOPped (its socket accepts, nothing answers).
+        cluster.Etcd.Stop(0);
+        try
+        {
+            await AssertStaysPrimaryAsync(leader, hold, "etcd stopped (timeout)");
+            Assert.Contains("failsafe: DCS unreachable (Timeout)", leader.Agent!.Output);
+        }
+        finally { cluster.Etcd.Cont(0); }
+        (leader, replicas) = await ReadyAsync(cluster);
+
+        // One member unreachable too (its agent stopped): not every member confirms, the primary demotes.
+        var silent = replicas[0];
+        silent.Agent!.Signal("STOP");
+        try
+        {
+            var sw = Stopwatch.StartNew();
+            cluster.Etcd.Kill(0);
+            await Wait.UntilAsync(async () => !await SafetyHelpers.IsWritablePrimaryAsync(leader), TimeSpan.FromSeconds(cluster.Spec.Ttl),
+                "the primary to demote when a member cannot confirm it", TimeSpan.FromMilliseconds(200));
+            output.WriteLine($"etcd killed and {silent.Name} silent: primary read-only {sw.Elapsed.TotalSeconds:F1} s after the kill (ttl {cluster.Spec.Ttl} s)");
+            Assert.Contains("not every member confirmed us", leader.Agent!.Output);
+        }
+        finally
+        {
+            silent.Agent!.Signal("CONT");
+        }
+        await cluster.Etcd.RestartAsync(0, CancellationToken.None);
+        await cluster.WaitForHealthyAsync(TimeSpan.FromSeconds(120));
+        dump.Passed();
+    }
+
+    [Fact]
+    public async Task Primary_survives_an_etcd_cluster_without_quorum_while_every_member_confirms()
+    {
+        EtcdCut.RemoveLeftovers();
+        await using var cluster = await AgentCluster.StartAsync("itfsq", 3, extraDcs: FailsafeOn, etcdMembers: 3);
+        using var dump = new LogDump(output, cluster);
+        var (leader, _) = await ReadyAsync(cluster);
+        cluster.Etcd.Kill(1);
+        cluster.Etcd.Kill(2);
+        await AssertStaysPrimaryAsync(leader, TimeSpan.FromSeconds(3 * cluster.Spec.Ttl), "etcd lost quorum (no leader)");
+        var log = leader.Agent!.Output;
+        var kinds = new[] { "NoLeader", "Timeout", "ConnectionRefused" }.Where(k => log.Contains($"failsafe: DCS unreachable ({k})")).ToList();
+        output.WriteLine($"error kinds that triggered failsafe: {string.Join(", ", kinds)}");
+        Assert.Contains("NoLeader", kinds);
+        dump.Passed();
+    }
+}
