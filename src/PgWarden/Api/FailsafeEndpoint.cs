@@ -20,6 +20,17 @@ public static class FailsafeEndpoint
             if (!await WriteAccess.CheckAsync(ctx, api)) return;
             await HandleAsync(ctx, api, failsafe);
         });
+        // GET /failsafe: the failsafe key as the last view read it; 502 when the mode is off or the key is missing.
+        routes.Map("GET", "failsafe", ctx =>
+        {
+            var status = api.Board.Current;
+            var dynamic = status.View?.Config?.Value ?? status.Dynamic;
+            if (!dynamic.FailsafeMode || status.View?.Failsafe is not { } topology)
+                return OperationEndpoints.WriteTextAsync(ctx, api, 502, "Failsafe mode is not enabled or the failsafe key is missing");
+            var o = new JsonObject();
+            foreach (var (name, url) in topology) o[name] = url;
+            return api.WriteJsonAsync(ctx, 200, PythonJson.Serialize(o));
+        });
     }
 
     private static async Task HandleAsync(HttpContext ctx, RestApiContext api, FailsafeState failsafe)

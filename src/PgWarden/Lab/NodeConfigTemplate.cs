@@ -57,8 +57,8 @@ public static class NodeConfigTemplate
                 ttl: {cluster.Ttl}
                 loop_wait: {cluster.LoopWait}
                 retry_timeout: {cluster.RetryTimeout}
-                maximum_lag_on_failover: 1048576
-            {ExtraDcsLines(cluster.ExtraDcs)}                postgresql:
+                maximum_lag_on_failover: 1048576{ExtraDcsLines(cluster.ExtraDcs)}
+                postgresql:
                   use_pg_rewind: {(cluster.UsePgRewind ? "true" : "false")}
                   use_slots: true
                   parameters:
@@ -108,7 +108,7 @@ public static class NodeConfigTemplate
     }
 
     private static string ExtraDcsLines(IReadOnlyDictionary<string, string> extra) =>
-        string.Concat(extra.Select(kv => $"    {kv.Key}: {kv.Value}\n"));
+        string.Concat(extra.Select(kv => $"\n    {kv.Key}: {kv.Value}"));
 
     /// <summary>The DCS section of a node's YAML ("etcd3:", "etcd:" or "zookeeper:" with a hosts line), newline-terminated.</summary>
     public static string DcsSection(DcsKind dcs, IReadOnlyList<string> hosts) =>
