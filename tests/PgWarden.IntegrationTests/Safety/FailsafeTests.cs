@@ -75,7 +75,12 @@ public sealed class FailsafeTests(ITestOutputHelper output)
             await Wait.UntilAsync(async () => !await SafetyHelpers.IsWritablePrimaryAsync(leader), TimeSpan.FromSeconds(cluster.Spec.Ttl),
                 "the primary to demote when a member cannot confirm it", TimeSpan.FromMilliseconds(200));
             output.WriteLine($"etcd killed and {silent.Name} silent: primary read-only {sw.Elapsed.TotalSeconds:F1} s after the kill (ttl {cluster.Spec.Ttl} s)");
-            Assert.Contains("not every member confirmed us", leader.Agent!.Output);
+            // Whichever comes first demotes it: the failsafe refusal (POSTs to a hung agent take 2 x 2 s) or the
+            // self-fencing deadline, which a refused confirmation does not move.
+            await Wait.UntilAsync(() => leader.Agent!.Output.Contains("not every member confirmed us") || leader.Agent.Output.Contains("self-fencing"),
+                TimeSpan.FromSeconds(15), "the failsafe refusal or the fence in the leader's log");
+            output.WriteLine($"demoted by: {(leader.Agent!.Output.Contains("self-fencing") ? "the self-fencing deadline" : "the failsafe refusal")}" +
+                             $"{(leader.Agent.Output.Contains("not every member confirmed us") ? "; failsafe refusal logged" : "")}");
         }
         finally
         {
