@@ -107,4 +107,37 @@ public sealed class FailsafeTests(ITestOutputHelper output)
         Assert.Contains("NoLeader", kinds);
         dump.Passed();
     }
+
+    [Fact]
+    public async Task Primary_survives_etcd_refusing_it_as_unauthenticated_while_every_member_confirms()
+    {
+        EtcdCut.RemoveLeftovers();
+        await using var cluster = await AgentCluster.StartAsync("itfsa", 3, extraDcs: FailsafeOn);
+        using var dump = new LogDump(output, cluster);
+        var (leader, _) = await ReadyAsync(cluster);
+        var endpoint = "http://" + cluster.Etcd.Endpoints[0];
+        string Etcdctl(params string[] args)
+        {
+            var (code, text) = OsUser.Run(true, ["env", "ETCDCTL_API=3", "etcdctl", "--endpoints", endpoint, .. args]);
+            Assert.True(code == 0, $"etcdctl {string.Join(' ', args)}: {text}");
+            return text;
+        }
+        // Authentication switched on under the running agents: every request of theirs is now refused.
+        Etcdctl("user", "add", "root", "--new-user-password=root-secret");
+        Etcdctl("auth", "enable");
+        try
+        {
+            await AssertStaysPrimaryAsync(leader, TimeSpan.FromSeconds(3 * cluster.Spec.Ttl), "etcd auth enabled (requests refused)");
+            var log = leader.Agent!.Output;
+            var kinds = new[] { "AuthFailed", "Timeout", "ConnectionRefused", "NoLeader" }.Where(k => log.Contains($"failsafe: DCS unreachable ({k})")).ToList();
+            output.WriteLine($"error kinds that triggered failsafe: {string.Join(", ", kinds)}");
+            Assert.Contains("AuthFailed", kinds);
+        }
+        finally
+        {
+            Etcdctl("--user", "root:root-secret", "auth", "disable");
+        }
+        await cluster.WaitForHealthyAsync(TimeSpan.FromSeconds(60));
+        dump.Passed();
+    }
 }
