@@ -48,6 +48,20 @@ public sealed class FailsafeTests(ITestOutputHelper output)
         var (leader, replicas) = await ReadyAsync(cluster);
         var hold = TimeSpan.FromSeconds(3 * cluster.Spec.Ttl);
 
+        // POST /failsafe by hand: a running primary refuses, a replica accepts and says where it is.
+        var body = """{"name":"node9","conn_url":"postgres://x:5432/postgres","api_url":"http://x:8008/patroni","slots":{}}""";
+        using (var http = new HttpClient())
+        {
+            using var toLeader = await http.PostAsync($"{leader.RestUrl}/failsafe", new StringContent(body));
+            Assert.Equal(500, (int)toLeader.StatusCode);
+            Assert.Equal("Running as a leader", await toLeader.Content.ReadAsStringAsync());
+            using var toReplica = await http.PostAsync($"{replicas[0].RestUrl}/failsafe", new StringContent(body));
+            Assert.Equal(200, (int)toReplica.StatusCode);
+            Assert.Equal("Accepted", await toReplica.Content.ReadAsStringAsync());
+            Assert.True(toReplica.Headers.TryGetValues("lsn", out var lsn) && long.Parse(lsn.First(), System.Globalization.CultureInfo.InvariantCulture) > 0);
+            output.WriteLine($"POST /failsafe: leader 500 'Running as a leader'; replica 200 'Accepted', lsn {lsn!.First()}");
+        }
+
         // Connection refused: etcd killed.
         cluster.Etcd.Kill(0);
         await AssertStaysPrimaryAsync(leader, hold, "etcd killed (connection refused)");

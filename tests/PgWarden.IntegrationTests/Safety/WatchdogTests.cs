@@ -72,6 +72,11 @@ public sealed class WatchdogTests(ITestOutputHelper output)
         var status2 = await SafetyHelpers.PatroniAsync(node2);
         output.WriteLine($"node2 /patroni: {status2.ToJsonString()}");
         Assert.True(status2["watchdog_failed"]?.GetValue<bool>() == true, "node2 must report watchdog_failed");
+        using (var http = new HttpClient())
+        {
+            using var off = await http.PostAsync($"{node2.RestUrl}/failsafe", new StringContent("""{"name":"node1"}"""));
+            Assert.Equal(502, (int)off.StatusCode); // failsafe_mode is off in this cluster
+        }
 
         // Clean shutdown of the primary's agent: PostgreSQL stops, the watchdog gets the magic close, the lock is released.
         var sw = Stopwatch.StartNew();
