@@ -258,7 +258,13 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
                 return false;
             }
             safety.Watchdog.Keepalive();
-            await PublishLeaderStateAsync(input.View!, probe, ct);
+            try { await PublishLeaderStateAsync(input.View!, probe, ct); }
+            catch (DcsException e)
+            {
+                // The lock itself was renewed; a failed status/history write is retried next cycle and must not
+                // abort the cycle (the synchronous standby and failsafe bookkeeping below still run).
+                HaLog.DcsUnreachable(log, e.Kind.ToString(), e.Message);
+            }
             await _sync.ProcessAsync(input.View!, state.Dynamic, probe, ct);
             await WriteFailsafeTopologyAsync(input.View!, ct);
         }

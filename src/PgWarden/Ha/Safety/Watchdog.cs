@@ -100,7 +100,15 @@ public sealed class Watchdog(WatchdogConfig config, ILogger log) : IDisposable
 
     public void Dispose() => Disarm("agent exit");
 
-    private void WatchdogFailedOr(DynamicConfig _, string reason) => SafetyLog.WatchdogFailed(log, config.Device, reason);
+    private bool _failureLogged;
+
+    /// <summary>Required: every failure is an error worth repeating. Automatic: said once, then the node runs without.</summary>
+    private void WatchdogFailedOr(DynamicConfig _, string reason)
+    {
+        if (!IsRequired && _failureLogged) return;
+        _failureLogged = true;
+        SafetyLog.WatchdogFailed(log, config.Device, reason);
+    }
 
     private void WriteByte(byte b)
     {
