@@ -120,22 +120,27 @@ public sealed class HaLoop
         if (Interlocked.Exchange(ref _fencing, 1) == 1) return;
         try
         {
+            // failsafe_mode: leave half of the time before the deadline for asking the members instead.
+            var failsafe = State.Dynamic.FailsafeMode;
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            cts.CancelAfter(remaining);
+            cts.CancelAfter(failsafe ? remaining / 2 : remaining);
             var started = _time.GetTimestamp();
             var leader = State.View?.Leader;
             if (leader?.Name != _config.Name) return;
-            if (await _dcs.UpdateLeaderAsync(leader, cts.Token) && State.RenewedAtTimestamp == renewedAt)
+            string? failure = null;
+            try
             {
-                State.RenewedAtTimestamp = started;
-                State.LastLeaderRenewal = _time.GetUtcNow();
+                if (await _dcs.UpdateLeaderAsync(leader, cts.Token) && State.RenewedAtTimestamp == renewedAt)
+                {
+                    State.RenewedAtTimestamp = started;
+                    State.LastLeaderRenewal = _time.GetUtcNow();
+                }
             }
-        }
-        catch (DcsException e) when (State.Dynamic.FailsafeMode)
-        {
-            // failsafe_mode: every member confirming us counts like a renewal for the fence.
-            try { await _executor.ConfirmFailsafeAsync(e.Kind.ToString(), ct); }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+            catch (DcsException e) { failure = e.Kind.ToString(); }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { failure = DcsErrorKind.Timeout.ToString(); }
+            // Every member confirming us counts like a renewal for the fence.
+            if (failure is not null && failsafe && State.RenewedAtTimestamp == renewedAt)
+                await _executor.ConfirmFailsafeAsync(failure, ct);
         }
         catch (Exception e) when (e is DcsException or OperationCanceledException && !ct.IsCancellationRequested)
         {
