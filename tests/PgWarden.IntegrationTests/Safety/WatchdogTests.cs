@@ -50,6 +50,7 @@ public sealed class WatchdogTests(ITestOutputHelper output)
         var deviceDir = Path.Combine("/var/tmp/pgwarden-it", $"wd-{Guid.NewGuid():N}"[..11]);
         Directory.CreateDirectory(deviceDir);
         File.SetUnixFileMode(deviceDir, (UnixFileMode)0b111_101_101);
+        using var removeDevice = new DeletesDirectory(deviceDir); // declared before the cluster: removed after it stops
         var device = Path.Combine(deviceDir, "watchdog1");
         File.WriteAllBytes(device, []);
         OsUser.Chown(device, AgentCluster.NodeUser(1));
@@ -99,5 +100,13 @@ public sealed class WatchdogTests(ITestOutputHelper output)
                          (await SafetyHelpers.PatroniAsync(node2)).ToJsonString());
         Assert.Contains("required watchdog cannot be used", log);
         dump.Passed();
+    }
+
+    private sealed class DeletesDirectory(string path) : IDisposable
+    {
+        public void Dispose()
+        {
+            try { Directory.Delete(path, recursive: true); } catch (IOException) { }
+        }
     }
 }
