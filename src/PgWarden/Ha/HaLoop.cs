@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using PgWarden.Config;
 using PgWarden.Dcs;
 using PgWarden.Ha.Operations;
+using PgWarden.Ha.Safety;
 using PgWarden.Postgres;
 
 namespace PgWarden.Ha;
@@ -29,9 +30,14 @@ public sealed class HaLoop
     private readonly PostmasterHealth? _health;
     private int _fencing;
 
+    private readonly SafetyServices _safety;
+
     public HaLoop(AgentConfig config, IDcs dcs, IPostgresInstance pg, PeerProber peers, NodeStatusBoard board,
-        TimeProvider time, ILogger<HaLoop> log, DynamicConfig initialDynamic, PostmasterHealth? health = null)
+        TimeProvider time, ILogger<HaLoop> log, DynamicConfig initialDynamic, PostmasterHealth? health = null,
+        SafetyServices? safety = null)
     {
+        _safety = safety ?? new SafetyServices(new Watchdog(config.Watchdog with { Mode = "off" }, log),
+            new FailsafeState(time), new FailsafeClient(new HttpClient(), null));
         _health = health;
         _config = config;
         _dcs = dcs;
@@ -41,7 +47,7 @@ public sealed class HaLoop
         _time = time;
         _log = log;
         State = new HaRuntimeState { Dynamic = initialDynamic };
-        _executor = new HaExecutor(config, dcs, pg, board, time, log, State);
+        _executor = new HaExecutor(config, dcs, pg, board, time, log, State, _safety);
         Callbacks = new CallbackRunner(config.Postgresql.Callbacks, config.Scope, log, CallbackRunner.DefaultTimeLimit);
         _operations = new NodeOperations(config, dcs, pg, board, time, log, State, Operations, Callbacks);
         _executor.Reload = _operations.ReloadAsync;
@@ -146,16 +152,27 @@ public sealed class HaLoop
         if (Interlocked.Exchange(ref _fencing, 1) == 1) return;
         try
         {
+            // failsafe_mode: leave half of the time before the deadline for asking the members instead.
+            var failsafe = State.Dynamic.FailsafeMode;
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            cts.CancelAfter(remaining);
+            cts.CancelAfter(failsafe ? remaining / 2 : remaining);
             var started = _time.GetTimestamp();
             var leader = State.View?.Leader;
             if (leader?.Name != _config.Name) return;
-            if (await _dcs.UpdateLeaderAsync(leader, cts.Token) && State.RenewedAtTimestamp == renewedAt)
+            string? failure = null;
+            try
             {
-                State.RenewedAtTimestamp = started;
-                State.LastLeaderRenewal = _time.GetUtcNow();
+                if (await _dcs.UpdateLeaderAsync(leader, cts.Token) && State.RenewedAtTimestamp == renewedAt)
+                {
+                    State.RenewedAtTimestamp = started;
+                    State.LastLeaderRenewal = _time.GetUtcNow();
+                }
             }
+            catch (DcsException e) { failure = e.Kind.ToString(); }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { failure = DcsErrorKind.Timeout.ToString(); }
+            // Every member confirming us counts like a renewal for the fence.
+            if (failure is not null && failsafe && State.RenewedAtTimestamp == renewedAt)
+                await _executor.ConfirmFailsafeAsync(failure, ct);
         }
         catch (Exception e) when (e is DcsException or OperationCanceledException && !ct.IsCancellationRequested)
         {
@@ -236,6 +253,9 @@ public sealed class HaLoop
         State.LastDecision = decision.Reason;
 
         var fatal = await _executor.ExecuteAsync(decision, input, ct);
+        // The watchdog guards a running primary only: never in pause, never once we are not (or no longer) the leader.
+        if (_safety.Watchdog.IsActive && (paused || State.Role != "master" || State.RenewedAtTimestamp is null))
+            _safety.Watchdog.Disarm(paused ? "pause" : "not the leading primary");
         if (fatal is null) await _operations.AfterActionAsync(decision, input, ct);
         await PublishAsync(input.View is not null, ct);
         return fatal;
@@ -294,8 +314,14 @@ public sealed class HaLoop
         catch (DcsException e)
         {
             HaLog.DcsUnreachable(_log, e.Kind.ToString(), e.Message);
+            State.LastDcsError = e.Kind;
         }
         State.View = view;
+        if (view is not null)
+        {
+            State.FailsafeTopology = view.Failsafe;
+            State.SelfMember = view.FindMember(_config.Name)?.Data ?? State.SelfMember;
+        }
 
         var alive = _pg.IsPostmasterAlive();
         var probe = alive ? await _pg.ProbeAsync(ct) : null;
@@ -316,6 +342,10 @@ public sealed class HaLoop
         var iHoldLock = view?.Leader?.Name == _config.Name;
         State.PrimaryDownSince = !alive && iHoldLock ? State.PrimaryDownSince ?? now : null;
         State.NotStreamingSince = probe is { InRecovery: true } && probe.ReplicationState != "streaming" ? State.NotStreamingSince ?? now : null;
+
+        FailsafeOutcome? failsafe = null;
+        if (view is null && probe is { InRecovery: false } && State.Dynamic.FailsafeMode)
+            failsafe = await _executor.ConfirmFailsafeAsync(State.LastDcsError?.ToString() ?? "unknown", ct);
 
         IReadOnlyList<PeerStatus> peers = [];
         var pendingFailover = view?.Failover is { IsEmpty: false };
@@ -347,6 +377,9 @@ public sealed class HaLoop
             Rejoin = new RejoinPolicy(_config.Postgresql.UsePgRewind ?? State.Dynamic.UsePgRewind,
                 _config.Postgresql.RemoveDataDirectoryOnRewindFailure, _config.Postgresql.RemoveDataDirectoryOnDivergedTimelines),
             RewindFailure = State.RewindFailure,
+            Failsafe = failsafe,
+            FailsafeLeader = State.Dynamic.FailsafeMode ? _safety.Failsafe.ActiveLeader() : null,
+            WatchdogUnusable = _safety.Watchdog.RequiredButUnusable(State.Dynamic),
         };
     }
 
@@ -368,6 +401,8 @@ public sealed class HaLoop
         }
         _board.Publish(State.ToNodeStatus(_config, _board.Current) with
         {
+            WatchdogFailed = _safety.Watchdog.RequiredButUnusable(State.Dynamic) is not null,
+            FailsafeActive = State.Dynamic.FailsafeMode && _safety.Failsafe.IsActive,
             PendingRestart = pending,
             PendingRestartParameters = _operations.Pending,
             ScheduledRestart = this.Operations.ScheduledRestart,
@@ -392,6 +427,12 @@ internal sealed class HaRuntimeState
     public long? NotStreamingSince { get; set; }
     /// <summary>Why the last pg_rewind failed (cleared by a successful rewind or a re-clone).</summary>
     public string? RewindFailure { get; set; }
+    /// <summary>The last /failsafe key read (failsafe_mode: whom to ask when the DCS is gone).</summary>
+    public IReadOnlyDictionary<string, string>? FailsafeTopology { get; set; }
+    /// <summary>Our own member key as last read (conn_url/api_url for the POST /failsafe body).</summary>
+    public MemberData? SelfMember { get; set; }
+    /// <summary>How the last DCS call failed (for the failsafe log lines).</summary>
+    public DcsErrorKind? LastDcsError { get; set; }
 
     /// <summary>We no longer hold (or may no longer rely on) the lock.</summary>
     public void ForgetLock()

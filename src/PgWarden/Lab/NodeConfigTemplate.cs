@@ -10,6 +10,8 @@ public sealed record NodeSpec(string Name, string Address, string DataDir, strin
     public int PgPort { get; init; } = 5432;
     public int RestPort { get; init; } = 8008;
     public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
+    /// <summary>Extra top-level YAML appended to this node's file (e.g. a watchdog: section).</summary>
+    public string ExtraYaml { get; init; } = "";
 }
 
 /// <summary>
@@ -42,6 +44,9 @@ public sealed record LabClusterSpec(string Scope, IReadOnlyList<string> EtcdHost
     /// changed with `patronictl edit-config` (the benchmark) must keep it in the DCS.
     /// </summary>
     public bool SharedBuffersInDcs { get; init; }
+
+    /// <summary>Extra bootstrap.dcs keys (name → YAML scalar), e.g. synchronous_mode: true, failsafe_mode: true.</summary>
+    public IReadOnlyDictionary<string, string> ExtraDcs { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>
@@ -69,7 +74,7 @@ public static class NodeConfigTemplate
                 ttl: {cluster.Ttl}
                 loop_wait: {cluster.LoopWait}
                 retry_timeout: {cluster.RetryTimeout}
-                maximum_lag_on_failover: 1048576
+                maximum_lag_on_failover: 1048576{ExtraDcsLines(cluster.ExtraDcs)}
                 postgresql:
                   use_pg_rewind: {(cluster.UsePgRewind ? "true" : "false")}
                   use_slots: true
@@ -117,8 +122,12 @@ public static class NodeConfigTemplate
             sb.Append("tags:\n");
             foreach (var (k, v) in node.Tags) sb.Append(inv, $"  {k}: {v}\n");
         }
+        if (node.ExtraYaml.Length > 0) sb.Append(node.ExtraYaml.TrimEnd('\n')).Append('\n');
         return sb.ToString();
     }
+
+    private static string ExtraDcsLines(IReadOnlyDictionary<string, string> extra) =>
+        string.Concat(extra.Select(kv => $"\n    {kv.Key}: {kv.Value}"));
 
     /// <summary>The DCS section of a node's YAML ("etcd3:", "etcd:" or "zookeeper:" with a hosts line), newline-terminated.</summary>
     public static string DcsSection(DcsKind dcs, IReadOnlyList<string> hosts) =>
