@@ -29,7 +29,10 @@ public static class WriteAccess
     {
         if (ctx.Items.TryGetValue(CheckedKey, out var done) && done is true) return true;
         var rest = api.Config.RestApi;
-        if (!api.Allowlist.Allows(ctx.Connection.RemoteIpAddress, api.Board.Current.View))
+        // POST /failsafe comes from the primary during a DCS outage: Patroni checks auth and TLS there, not the
+        // allowlist (compat §2.11), so a member outside it can still be confirmed.
+        var failsafe = RestRoutes.FirstSegment(ctx.Request.Path.Value ?? "/").SequenceEqual("failsafe");
+        if (!failsafe && !api.Allowlist.Allows(ctx.Connection.RemoteIpAddress, api.Board.Current.View))
         {
             await Refuse(ctx, api, 403, "Access is denied");
             return false;

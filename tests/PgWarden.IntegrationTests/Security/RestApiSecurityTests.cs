@@ -61,6 +61,7 @@ public sealed class RestApiSecurityTests : IAsyncLifetime
         FailoverEndpoints.Register(server.Routes, server.Context, new PeerProber(_peerHttp));
         ConfigEndpoints.Register(server.Routes, server.Context);
         OperationEndpoints.Register(server.Routes, server.Context, new OperationQueue());
+        FailsafeEndpoint.Register(server.Routes, server.Context, new PgWarden.Ha.Safety.FailsafeState(TimeProvider.System));
         await server.StartAsync(CancellationToken.None);
         _servers.Add(server);
         return listen;
@@ -167,6 +168,18 @@ public sealed class RestApiSecurityTests : IAsyncLifetime
         // The allowlist is checked before the credentials, as in Patroni: a stranger learns nothing about them.
         using var stranger = ClientFrom(Ip(71));
         Assert.Equal(403, (await Send(stranger, HttpMethod.Post, url)).Code);
+    }
+
+    [Fact]
+    public async Task Post_failsafe_is_not_subject_to_the_allowlist_but_still_to_authentication()
+    {
+        // A primary that lost the DCS must be able to reach every member (compat §2.11): no 403 for a stranger.
+        var listen = await StartAsync(66, r => r with { Authentication = new Credentials(User, Password), Allowlist = [Ip(90)] });
+        using var stranger = ClientFrom(Ip(91));
+        Assert.Equal(401, (await Send(stranger, HttpMethod.Post, $"http://{listen}/failsafe", "{}")).Code);
+        var (code, _, _) = await Send(stranger, HttpMethod.Post, $"http://{listen}/failsafe", "{}", User, Password);
+        Assert.NotEqual(403, code);
+        Assert.Equal(403, (await Send(stranger, HttpMethod.Post, $"http://{listen}/reload", null, User, Password)).Code);
     }
 
     [Fact]
