@@ -41,7 +41,7 @@ public sealed class Etcd3Dcs : IDcs
     private bool watchFailing;
     private ClusterView? cachedView;
     private TaskCompletionSource readySignal = NewSignal();
-    private TaskCompletionSource changeSignal = NewSignal();
+    private readonly ChangeSignal changes = new();
     private CancellationTokenSource? streamCts;
     private readonly CancellationTokenSource stopCts = new();
     private Task? watchTask;
@@ -129,30 +129,7 @@ public sealed class Etcd3Dcs : IDcs
             return false;
         }
         StartWatch();
-        Task changed;
-        lock (cacheGate)
-        {
-            changed = changeSignal.Task;
-            // A change seen while the HA cycle ran counts: answer at once and re-arm.
-            if (changed.IsCompleted)
-            {
-                changeSignal = NewSignal();
-                return true;
-            }
-        }
-        try
-        {
-            await changed.WaitAsync(timeout, time, ct);
-        }
-        catch (TimeoutException)
-        {
-            return false;
-        }
-        lock (cacheGate)
-        {
-            if (changeSignal.Task == changed) changeSignal = NewSignal();
-        }
-        return true;
+        return await changes.WaitAsync(timeout, time, ct);
     }
 
     // ---- leader ----
@@ -528,7 +505,7 @@ public sealed class Etcd3Dcs : IDcs
             wake = hadSnapshot && (oldLeader != cache.GetValueOrDefault(Keys.Leader)?.Value
                                    || oldConfig != cache.GetValueOrDefault(Keys.Config)?.Value
                                    || oldFailover != cache.GetValueOrDefault(Keys.Failover)?.ModRevision);
-            if (wake) changeSignal.TrySetResult();
+            if (wake) changes.Set();
         }
     }
 
@@ -557,7 +534,7 @@ public sealed class Etcd3Dcs : IDcs
             }
             if (response.Header.Revision > cacheRevision) cacheRevision = response.Header.Revision;
             cachedView = null;
-            if (wake) changeSignal.TrySetResult();
+            if (wake) changes.Set();
         }
     }
 

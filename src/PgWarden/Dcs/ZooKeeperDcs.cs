@@ -32,7 +32,7 @@ public sealed class ZooKeeperDcs : IDcs
     private string? lastMemberJson;
     private long lastMemberSession;
     private string? lastStatusJson;
-    private TaskCompletionSource changeSignal = NewSignal();
+    private readonly ChangeSignal changes = new();
 
     public ZooKeeperDcs(ZooKeeperClient client, string @namespace, string scope, string memberName, TimeProvider time, ILogger logger,
         bool watch = true)
@@ -120,36 +120,12 @@ public sealed class ZooKeeperDcs : IDcs
             await Task.Delay(timeout, time, ct);
             return false;
         }
-        Task changed;
-        lock (gate)
-        {
-            changed = changeSignal.Task;
-            if (changed.IsCompleted)
-            {
-                changeSignal = NewSignal();
-                return true;
-            }
-        }
-        try
-        {
-            await changed.WaitAsync(timeout, time, ct);
-        }
-        catch (TimeoutException)
-        {
-            return false;
-        }
-        lock (gate)
-        {
-            if (changeSignal.Task == changed) changeSignal = NewSignal();
-        }
-        return true;
+        return await changes.WaitAsync(timeout, time, ct);
     }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private void Wake()
     {
-        lock (gate) changeSignal.TrySetResult();
+        changes.Set();
     }
 
     private void OnWatch(ZkWatchEvent e)
