@@ -97,6 +97,40 @@ public abstract class BootstrapScenario<TBackend>(BootstrappedClusterOn<TBackend
     }
 
     [Fact]
+    public async Task Rest_documents_carry_patroni_field_names()
+    {
+        var leader = await Cluster.LeaderAsync();
+        var leaderNode = Cluster.Node(leader!);
+        var status = JsonNode.Parse((await AgentCluster.GetAsync($"{leaderNode.RestUrl}/patroni")).Body)!.AsObject();
+        foreach (var field in new[] { "state", "postmaster_start_time", "role", "server_version", "xlog", "timeline", "replication", "database_system_identifier", "patroni" })
+            Assert.True(status.ContainsKey(field), $"/patroni lacks {field}: {status}");
+        Assert.Equal("master", status["role"]!.GetValue<string>());
+        Assert.True(status["xlog"]!["location"]!.GetValue<long>() > 0);
+        Assert.Equal(BootstrappedClusterOn<TBackend>.Scope, status["patroni"]!["scope"]!.GetValue<string>());
+
+        var replica = Cluster.Nodes.First(n => n.Name != leader);
+        var replicaStatus = JsonNode.Parse((await AgentCluster.GetAsync($"{replica.RestUrl}/patroni")).Body)!;
+        Assert.Equal("replica", replicaStatus["role"]!.GetValue<string>());
+        Assert.NotNull(replicaStatus["xlog"]!["received_location"]);
+        Assert.NotNull(replicaStatus["xlog"]!["replayed_location"]);
+
+        var cluster = JsonNode.Parse((await AgentCluster.GetAsync($"{replica.RestUrl}/cluster")).Body)!;
+        var members = cluster["members"]!.AsArray();
+        Assert.Equal(["node1", "node2", "node3"], members.Select(m => m!["name"]!.GetValue<string>()));
+        foreach (var m in members)
+        {
+            var name = m!["name"]!.GetValue<string>();
+            Assert.Equal(name == leader ? "leader" : "replica", m["role"]!.GetValue<string>());
+            // Replicas show their replication state, as Patroni 4.x does (3.0.x showed "running").
+            Assert.Equal(name == leader ? "running" : "streaming", m["state"]!.GetValue<string>());
+            Assert.Equal($"http://{Cluster.Node(name).Spec.Address}:8008/patroni", m["api_url"]!.GetValue<string>());
+            Assert.Equal(Cluster.Node(name).Spec.Address, m["host"]!.GetValue<string>());
+            Assert.Equal(5432, m["port"]!.GetValue<int>());
+            Assert.Equal(1, m["timeline"]!.GetValue<int>());
+        }
+    }
+
+    [Fact]
     public async Task Pgwarden_list_reads_the_same_store()
     {
         var leader = await Cluster.LeaderAsync();
