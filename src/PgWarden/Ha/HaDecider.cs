@@ -92,6 +92,15 @@ public static class HaDecider
         if (view.Failover is { IsEmpty: false } manual) return DecideManualFailoverWithoutLeader(input, view, manual, probe, paused);
         if (paused) return new Decision(HaAction.Nothing, "PAUSE: no leader, no automatic failover while paused");
 
+        // Its agent is frozen (SIGSTOP, a long GC pause, a stuck disk) or was killed, so its lease expired, but its
+        // PostgreSQL still accepts writes: promoting now would make two writable primaries. Its agent fences it
+        // when it wakes up (or a restarted agent takes the free lock back); then we race.
+        if (input.FormerLeaderStillPrimary is { } former)
+        {
+            return new Decision(HaAction.Follow,
+                $"following no leader: the former leader {former} still runs as a primary (its agent stopped renewing the lock); not racing while it accepts writes", null);
+        }
+
         var (healthy, why) = IsHealthiest(input, probe.WalPosition, view);
         return healthy
             ? new Decision(HaAction.AcquireLock, "promoted self to leader by acquiring session lock")

@@ -413,6 +413,30 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
         }
     }
 
+    public async Task<bool?> RemoteIsPrimaryAsync(string host, int port, TimeSpan timeout, CancellationToken ct)
+    {
+        var su = _config.Postgresql.Authentication.Superuser;
+        var seconds = Math.Max(1, (int)Math.Ceiling(timeout.TotalSeconds));
+        var csb = new NpgsqlConnectionStringBuilder
+        {
+            Host = host, Port = port, Username = su.Username, Password = su.Password, Database = _config.Postgresql.Database,
+            ApplicationName = "pgwarden", Timeout = seconds, CommandTimeout = seconds, Pooling = false, SslMode = SslMode.Prefer,
+        };
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout);
+        try
+        {
+            await using var conn = new NpgsqlConnection(csb.ConnectionString);
+            await conn.OpenAsync(cts.Token).ConfigureAwait(false);
+            await using var cmd = new NpgsqlCommand("SELECT pg_catalog.pg_is_in_recovery()", conn);
+            return await cmd.ExecuteScalarAsync(cts.Token).ConfigureAwait(false) is bool inRecovery ? !inRecovery : null;
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
     public async Task<RewindResult> RewindAsync(string host, int port, CancellationToken ct)
     {
         if (IsPostmasterAlive()) return new RewindResult(false, "PostgreSQL is still running; pg_rewind needs it stopped");
