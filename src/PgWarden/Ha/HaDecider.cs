@@ -222,6 +222,11 @@ public static class HaDecider
         var theirs = LeaderTimeline(view);
         if (input.NotStreamingFor is not { } idle || idle < NotStreamingGrace(input.Dynamic)) return null;
         if (probe.Timeline == 0 || theirs <= probe.Timeline || !input.Rejoin.UsePgRewind) return null;
+        // Without a WAL receiver the timeline we see is pg_control's, which lags until the next restartpoint. A standby
+        // that never went past the point where its timeline ended (history key) has not diverged: PostgreSQL follows the
+        // switch by itself once its WAL receiver reconnects; stopping it for pg_rewind only delays that (fault suite).
+        if (view.History?.LastOrDefault(h => h.Timeline == probe.Timeline) is { } ended && probe.WalPosition <= ended.SwitchLsn)
+            return null;
         return Repair(input, view.Leader!.Name,
             $"not streaming for {idle.TotalSeconds:0} s on timeline {probe.Timeline} while the leader is on {theirs}");
     }
