@@ -195,6 +195,15 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
     {
         SetActionState("starting", target is null ? "master" : "replica");
         board.Publish(state.ToNodeStatus(config, board.Current));
+        if (target is { HasUpstream: true })
+        {
+            // A standby streams through its own slot, which the leader creates only for members it sees. After an
+            // expiry (agent killed or frozen) our member key is gone, and a standby that is not yet consistent
+            // (after pg_rewind) waits for that slot: publish the key before waiting for the start (fault suite:
+            // rejoins stalled for pg_ctl_timeout, 60 s).
+            try { await dcs.TouchMemberAsync(MemberKeyBuilder.Build(config, "starting", "replica", null, state.View?.Config?.Value.Pause ?? false, false), ct); }
+            catch (DcsException e) { HaLog.DcsUnreachable(log, e.Kind.ToString(), e.Message); }
+        }
         await pg.WriteConfigurationAsync(target, state.Dynamic, ct);
         var ok = await pg.StartAsync(StartTimeout, ct);
         if (!ok) HaLog.StartTimedOut(log, (int)StartTimeout.TotalSeconds);
@@ -324,6 +333,9 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
     {
         if (target is null) return; // no leader: keep streaming settings as they are until one appears
         var upstream = UpstreamOf(input.View!, target);
+        // The leader key can be back before its member key (an agent that woke up or restarted): without an address,
+        // keep streaming from where we are rather than dropping primary_conninfo (fault suite: "re-pointed to :0").
+        if (!upstream.HasUpstream) return;
         if (await pg.WriteConfigurationAsync(upstream, state.Dynamic, ct))
         {
             // PostgreSQL 13+ applies a changed primary_conninfo on reload (the WAL receiver restarts): no restart.

@@ -287,7 +287,8 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
         while (true)
         {
             var remaining = Remaining(deadline);
-            if (await _connections.AcceptsConnectionsAsync(Min(remaining, TimeSpan.FromSeconds(1)) + TimeSpan.FromMilliseconds(100), ct).ConfigureAwait(false))
+            // remaining is negative when pg_ctl itself outlived the deadline: still ask once, never with a negative timeout.
+            if (await _connections.AcceptsConnectionsAsync(Max(Min(remaining, TimeSpan.FromSeconds(1)), TimeSpan.Zero) + TimeSpan.FromMilliseconds(100), ct).ConfigureAwait(false))
                 return true;
             // Gone (crashed at start-up): stop waiting. A missing pid file is allowed for a moment after pg_ctl -W.
             if (!IsPostmasterAlive() && _time.GetUtcNow() - startedAt > TimeSpan.FromSeconds(2))
