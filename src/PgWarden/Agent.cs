@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
@@ -48,6 +49,9 @@ public sealed class Agent : IAsyncDisposable
         ConfigEndpoints.Register(_api.Routes, _api.Context);
         _loop = new HaLoop(config, _dcs, pg, new PeerProber(_peerHttp), board, time, loggers.CreateLogger<HaLoop>(), dynamic, health);
         OperationEndpoints.Register(_api.Routes, _api.Context, _loop.Operations);
+        // POST /reload and SIGHUP re-read the YAML file the agent was started from, as Patroni's reload_config.
+        if (config.SourcePath is { } path)
+            _loop.LocalConfigSource = () => ConfigLoader.Load(path, AgentCommand.EnvironmentVariables(), new List<string>());
     }
 
     public static Task<Agent> CreateAsync(AgentConfig config, ILoggerFactory loggers, TimeProvider time, CancellationToken ct)
@@ -70,6 +74,8 @@ public sealed class Agent : IAsyncDisposable
         _log.LogInformation("PgWarden {Version} agent for member {Name} of cluster {Scope}; REST API on {Listen}",
             AgentVersion.Current, _config.Name, _config.Scope, _config.RestApi.Listen);
 
+        // SIGHUP: re-read the local configuration and reload PostgreSQL, as Patroni does.
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx => { ctx.Cancel = true; _loop.Operations.RequestReload(); });
         using var monitorStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var monitor = _monitor.RunAsync(monitorStop.Token);
         int exitCode;

@@ -53,6 +53,19 @@ public interface IDcs : IAsyncDisposable
     /// <summary>Drop and re-grant our lease (used when ttl changes).</summary>
     Task ResetSessionAsync(CancellationToken ct);
 
+    /// <summary>
+    /// The longest the leader key can outlive the start of our last successful renewal, when the store decides it
+    /// rather than ttl (ZooKeeper: the session timeout the server negotiated); null means ttl. The leader's fence
+    /// counts its deadline from the last renewal against the shorter of the two.
+    /// </summary>
+    TimeSpan? LockLifetime => null;
+
+    /// <summary>
+    /// Why the store already told us our leader key is gone (a ZooKeeper session reported expired), or null. The
+    /// fence stops a running primary as soon as this is set, without waiting for the next HA cycle.
+    /// </summary>
+    string? LockLostReason => null;
+
     /// <summary>Remove every key of the cluster (pgwarden remove).</summary>
     Task DeleteClusterAsync(CancellationToken ct);
 }

@@ -157,6 +157,14 @@ public sealed class ZooKeeperDcs : IDcs
         if (e.Path == Keys.Leader || e.Path == Keys.Config || e.Path == Keys.Failover) Wake();
     }
 
+    /// <summary>The session is the lock: it lives the negotiated session timeout after the server last heard from us.</summary>
+    public TimeSpan? LockLifetime => client.NegotiatedTimeoutMs > 0 ? TimeSpan.FromMilliseconds(client.NegotiatedTimeoutMs) : null;
+
+    public string? LockLostReason
+    {
+        get { lock (gate) return lockLostToExpiry ? "the ZooKeeper session that owned the leader znode expired" : null; }
+    }
+
     private void OnSessionExpired(long session)
     {
         lock (gate) lockLostToExpiry = true;

@@ -329,6 +329,12 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
         }
     }
 
+    /// <summary>A reload (re-pointing or new parameters) also runs the on_reload callback: set by the loop.</summary>
+    internal Func<CancellationToken, Task>? Reload { get; set; }
+
+    /// <summary>After the local YAML was re-read (POST /reload, SIGHUP).</summary>
+    internal void UseLocalConfig(AgentConfig fresh) => config = fresh;
+
     private async Task FollowAsync(HaInput input, string? target, CancellationToken ct)
     {
         if (target is null) return; // no leader: keep streaming settings as they are until one appears
@@ -339,7 +345,7 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
         if (await pg.WriteConfigurationAsync(upstream, state.Dynamic, ct))
         {
             // PostgreSQL 13+ applies a changed primary_conninfo on reload (the WAL receiver restarts): no restart.
-            await pg.ReloadAsync(ct);
+            await (Reload ?? pg.ReloadAsync)(ct);
             state.NotStreamingSince = null;
             HaLog.Repointed(log, $"{upstream.Host}:{upstream.Port}");
         }

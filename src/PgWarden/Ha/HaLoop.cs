@@ -14,7 +14,7 @@ namespace PgWarden.Ha;
 /// </summary>
 public sealed class HaLoop
 {
-    private readonly AgentConfig _config;
+    private AgentConfig _config;
     private readonly IDcs _dcs;
     private readonly IPostgresInstance _pg;
     private readonly PeerProber _peers;
@@ -44,6 +44,7 @@ public sealed class HaLoop
         _executor = new HaExecutor(config, dcs, pg, board, time, log, State);
         Callbacks = new CallbackRunner(config.Postgresql.Callbacks, config.Scope, log, CallbackRunner.DefaultTimeLimit);
         _operations = new NodeOperations(config, dcs, pg, board, time, log, State, Operations, Callbacks);
+        _executor.Reload = _operations.ReloadAsync;
         Operations.Queued += Wake;
         _board.WakeRequested += Wake;
     }
@@ -53,7 +54,13 @@ public sealed class HaLoop
     /// <summary>Restarts, reinitializations and reloads requested through the REST API.</summary>
     public OperationQueue Operations { get; } = new();
 
-    internal CallbackRunner Callbacks { get; }
+    internal CallbackRunner Callbacks { get; private set; }
+
+    /// <summary>
+    /// Re-reads the node's YAML file (set by the composition root when the agent was started from one). Called at the
+    /// start of the cycle after POST /reload, `pgwarden reload` or SIGHUP, as Patroni's reload_config.
+    /// </summary>
+    public Func<AgentConfig>? LocalConfigSource { get; set; }
 
     public void Wake()
     {
@@ -89,13 +96,15 @@ public sealed class HaLoop
         {
             if (State.RenewedAtTimestamp is not { } renewedAt || State.Role != "master") continue;
             var elapsed = _time.GetElapsedTime(renewedAt);
-            var deadline = FenceDeadline(State.Dynamic);
-            if (elapsed >= deadline)
+            var deadline = FenceDeadline(State.Dynamic, _dcs.LockLifetime);
+            var lost = _dcs.LockLostReason;
+            if (elapsed >= deadline || lost is not null)
             {
                 if (Interlocked.Exchange(ref _fencing, 1) == 1) continue;
                 try
                 {
-                    FailoverLog.Fencing(_log, elapsed.TotalSeconds, deadline.TotalSeconds);
+                    if (lost is not null) ReloadLog.FencingLockLost(_log, lost);
+                    else FailoverLog.Fencing(_log, elapsed.TotalSeconds, deadline.TotalSeconds);
                     await _executor.FenceAsync(ct);
                     Wake();
                 }
@@ -132,9 +141,17 @@ public sealed class HaLoop
         finally { Volatile.Write(ref _fencing, 0); }
     }
 
-    /// <summary>ttl minus the stop budget and half a second: PostgreSQL is stopped before the lease can expire.</summary>
-    internal static TimeSpan FenceDeadline(DynamicConfig d) =>
-        TimeSpan.FromSeconds(d.Ttl - Math.Max(2, Math.Min(d.RetryTimeout, 5)) - 0.5);
+    /// <summary>
+    /// The lock's lifetime (ttl, or the store's own when shorter: ZooKeeper's negotiated session timeout) minus the
+    /// stop budget and half a second, counted from the start of the last successful renewal: PostgreSQL is stopped
+    /// before the lock can expire.
+    /// </summary>
+    internal static TimeSpan FenceDeadline(DynamicConfig d, TimeSpan? storeLockLifetime = null)
+    {
+        var lifetime = TimeSpan.FromSeconds(d.Ttl);
+        if (storeLockLifetime is { } l && l > TimeSpan.Zero && l < lifetime) lifetime = l;
+        return lifetime - TimeSpan.FromSeconds(Math.Max(2, Math.Min(d.RetryTimeout, 5)) + 0.5);
+    }
 
     private async Task<int> RunLoopAsync(CancellationToken ct)
     {
@@ -188,6 +205,7 @@ public sealed class HaLoop
     /// <summary>One cycle; returns an exit code when the agent must stop (fatal), else null.</summary>
     internal async Task<int?> RunCycleAsync(CancellationToken ct)
     {
+        if (Operations.TakeLocalConfigReread()) RereadLocalConfig();
         var input = await GatherAsync(ct);
         var decision = HaDecider.Decide(input);
         var paused = input.View?.Config?.Value.Pause ?? false;
@@ -198,6 +216,43 @@ public sealed class HaLoop
         if (fatal is null) await _operations.AfterActionAsync(decision, input, ct);
         await PublishAsync(input.View is not null, ct);
         return fatal;
+    }
+
+    /// <summary>
+    /// Applies what a reload may change (LocalConfigReload) to every component that holds the configuration; the
+    /// operations step of this same cycle then rewrites postgresql.conf/pg_hba.conf and reloads PostgreSQL.
+    /// </summary>
+    private void RereadLocalConfig()
+    {
+        if (LocalConfigSource is not { } source) return;
+        var path = _config.SourcePath ?? "(environment)";
+        AgentConfig fresh;
+        try
+        {
+            fresh = source();
+            var problems = ConfigValidator.Validate(fresh);
+            if (problems.Count > 0) throw new ConfigException(path, string.Join("; ", problems));
+        }
+        catch (Exception e) when (e is ConfigException or IOException or UnauthorizedAccessException)
+        {
+            ReloadLog.LocalConfigRereadFailed(_log, path, e.Message);
+            return;
+        }
+        var result = LocalConfigReload.Merge(_config, fresh);
+        if (result.NeedRestart.Count > 0) ReloadLog.NeedsAgentRestart(_log, path, string.Join(", ", result.NeedRestart));
+        ReloadLog.LocalConfigReread(_log, path, result.Changed.Count == 0 ? "nothing" : string.Join(", ", result.Changed));
+        if (result.Changed.Count == 0) return;
+        _config = result.Applied;
+        _executor.UseLocalConfig(_config);
+        _operations.UseLocalConfig(_config);
+        _pg.UseLocalConfig(_config);
+        if (result.Changed.Contains("postgresql.callbacks"))
+        {
+            var old = Callbacks;
+            Callbacks = new CallbackRunner(_config.Postgresql.Callbacks, _config.Scope, _log, CallbackRunner.DefaultTimeLimit);
+            _operations.UseCallbacks(Callbacks);
+            old.Dispose();
+        }
     }
 
     private async Task<HaInput> GatherAsync(CancellationToken ct)

@@ -14,8 +14,9 @@ public static class LabCommand
 
         var nodes = new Option<int>("--nodes") { Description = "Number of PostgreSQL nodes", DefaultValueFactory = _ => 3 };
         var userPrefix = new Option<string>("--user-prefix") { Description = "OS users of the nodes are PREFIXnode1..", DefaultValueFactory = _ => LabAddressing.DefaultUserPrefix };
-        var etcdMembers = new Option<int>("--etcd-members") { Description = "1 or 3 etcd members", DefaultValueFactory = _ => 1 };
-        var dcs = new Option<string>("--dcs") { Description = "The DCS the nodes use (etcd3)", DefaultValueFactory = _ => "etcd3" };
+        var etcdMembers = new Option<int>("--etcd-members") { Description = "1 or 3 DCS servers (etcd members, or ZooKeeper servers with --dcs zookeeper)", DefaultValueFactory = _ => 1 };
+        var dcs = new Option<string>("--dcs") { Description = "The DCS the nodes use: etcd3 (default), etcd (v2 API) or zookeeper", DefaultValueFactory = _ => "etcd3" };
+        dcs.AcceptOnlyFromAmong("etcd3", "etcd", "zookeeper");
         var ttl = new Option<int>("--ttl") { DefaultValueFactory = _ => 10, Description = "Leader lock TTL, seconds" };
         var loopWait = new Option<int>("--loop-wait") { DefaultValueFactory = _ => 2, Description = "HA loop interval, seconds" };
         var retry = new Option<int>("--retry-timeout") { DefaultValueFactory = _ => 3, Description = "DCS and PostgreSQL retry budget, seconds" };
@@ -26,11 +27,11 @@ public static class LabCommand
             var error = n is < 1 or > 9 ? $"--nodes {n} is out of range (1 to 9)"
                 : LabAddressing.ValidateNet(p.GetValue(net)!) ?? LabAddressing.ValidateUserPrefix(p.GetValue(userPrefix)!)
                 ?? (p.GetValue(etcdMembers) is 1 or 3 ? null : $"--etcd-members {p.GetValue(etcdMembers)} is not 1 or 3")
-                ?? (p.GetValue(dcs) == "etcd3" ? null : $"--dcs '{p.GetValue(dcs)}' is not supported by the lab yet: the only DCS is etcd3")
                 ?? (p.GetValue(ttl) > 0 && p.GetValue(loopWait) > 0 && p.GetValue(retry) > 0 ? null : "--ttl, --loop-wait and --retry-timeout must be positive");
             if (error is not null) { Console.Error.WriteLine($"Error: {error}"); return 2; }
             var addressing = new LabAddressing(p.GetValue(net)!, p.GetValue(userPrefix)!, p.GetValue(etcdMembers));
-            return await new LabRunner(Console.Out).UpAsync(new LabRunner.UpOptions(Dir(p), n, p.GetValue(ttl), p.GetValue(loopWait), p.GetValue(retry), addressing), ct);
+            return await new LabRunner(Console.Out).UpAsync(new LabRunner.UpOptions(Dir(p), n, p.GetValue(ttl), p.GetValue(loopWait), p.GetValue(retry), addressing,
+                Dcs: Dcs.DcsKinds.Parse(p.GetValue(dcs)!)), ct);
         });
         lab.Subcommands.Add(up);
 

@@ -27,7 +27,7 @@ public sealed class LabDemo(TextWriter output)
             return 1;
         }
         state = loaded;
-        password = new LabClusterSpec(state.Scope, state.EtcdEndpoints).SuperuserPassword;
+        password = new LabClusterSpec(state.Scope, state.DcsEndpoints).SuperuserPassword;
         var steps = new (string Title, Func<CancellationToken, Task<StepResult>> Run)[]
         {
             ("the cluster is up", ClusterUpAsync),

@@ -16,7 +16,7 @@ public sealed class LabRunner(TextWriter output)
 {
     public const string DefaultDir = "/var/tmp/pgwarden-lab";
 
-    public sealed record UpOptions(string Dir, int Nodes, int Ttl, int LoopWait, int RetryTimeout, LabAddressing Addressing, string Scope = "demo");
+    public sealed record UpOptions(string Dir, int Nodes, int Ttl, int LoopWait, int RetryTimeout, LabAddressing Addressing, string Scope = "demo", DcsKind Dcs = DcsKind.Etcd3);
 
     public async Task<int> UpAsync(UpOptions options, CancellationToken ct)
     {
@@ -36,34 +36,16 @@ public sealed class LabRunner(TextWriter output)
         Directory.CreateDirectory(options.Dir);
         OsUsers.Run("chmod", "755", options.Dir);
         var bin = CopyBinaries(options.Dir);
-        var etcdAddresses = net.EtcdAddresses;
         var state = new LabState
         {
-            Scope = options.Scope, Dir = options.Dir, Net = net.Net, UserPrefix = net.UserPrefix,
-            EtcdEndpoints = etcdAddresses.Select(a => $"{a}:2379").ToList(), HaproxyPidFile = Path.Combine(options.Dir, "haproxy.pid"),
+            Scope = options.Scope, Dir = options.Dir, Net = net.Net, UserPrefix = net.UserPrefix, Dcs = options.Dcs,
+            HaproxyPidFile = Path.Combine(options.Dir, "haproxy.pid"),
         };
-        var initialCluster = string.Join(',', etcdAddresses.Select((a, i) => $"etcd{i + 1}=http://{a}:2380"));
-        for (var i = 0; i < etcdAddresses.Count; i++)
-        {
-            var a = etcdAddresses[i];
-            var etcdDir = Path.Combine(options.Dir, $"etcd{i + 1}");
-            if (Directory.Exists(etcdDir)) Directory.Delete(etcdDir, recursive: true);
-            state.EtcdPids.Add(DetachedProcess.Start(Path.Combine(options.Dir, $"etcd{i + 1}.log"), null,
-            [
-                "etcd", "--name", $"etcd{i + 1}", "--data-dir", etcdDir,
-                "--listen-client-urls", $"http://{a}:2379", "--advertise-client-urls", $"http://{a}:2379",
-                "--listen-peer-urls", $"http://{a}:2380", "--initial-advertise-peer-urls", $"http://{a}:2380",
-                "--initial-cluster", initialCluster, "--initial-cluster-state", "new", "--initial-cluster-token", $"pgwarden-lab-{net.Net}",
-                "--heartbeat-interval", "100", "--election-timeout", "1000", "--log-level", "warn",
-            ]));
-        }
-        state.Save();
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        foreach (var e in state.EtcdEndpoints)
-            await WaitAsync(async () => (await http.GetAsync($"http://{e}/health", ct)).IsSuccessStatusCode, TimeSpan.FromSeconds(30), ct);
-        Step($"etcd is up on {string.Join(", ", state.EtcdEndpoints)}", sw);
+        if (options.Dcs == DcsKind.ZooKeeper) await StartZooKeeperAsync(state, net, ct);
+        else await StartEtcdAsync(state, net, enableV2: options.Dcs == DcsKind.Etcd, ct);
+        Step($"{options.Dcs.SectionName()} is up on {string.Join(", ", state.DcsEndpoints)}", sw);
 
-        var spec = new LabClusterSpec(options.Scope, state.EtcdEndpoints) { Ttl = options.Ttl, LoopWait = options.LoopWait, RetryTimeout = options.RetryTimeout };
+        var spec = new LabClusterSpec(options.Scope, state.DcsEndpoints) { Ttl = options.Ttl, LoopWait = options.LoopWait, RetryTimeout = options.RetryTimeout, Dcs = options.Dcs };
         for (var i = 1; i <= options.Nodes; i++)
         {
             var node = PrepareNode(options.Dir, spec, net, i);
@@ -96,8 +78,75 @@ public sealed class LabRunner(TextWriter output)
         return 0;
     }
 
-    internal static IDcs OpenDcs(LabState state, ILoggerFactory loggers) =>
-        new CtlContext(state.Scope, "/service/", new Config.EtcdConfig { Hosts = state.EtcdEndpoints }, null).OpenDcs(state.Scope, loggers);
+    internal static IDcs OpenDcs(LabState state, ILoggerFactory loggers)
+    {
+        var hosts = state.DcsEndpoints;
+        var context = state.Dcs switch
+        {
+            DcsKind.ZooKeeper => new CtlContext(state.Scope, "/service/", null, null) { ZooKeeper = new Config.ZooKeeperConfig { Hosts = hosts } },
+            DcsKind.Etcd => new CtlContext(state.Scope, "/service/", null, null) { EtcdV2 = new Config.EtcdConfig { Hosts = hosts } },
+            _ => new CtlContext(state.Scope, "/service/", new Config.EtcdConfig { Hosts = hosts }, null),
+        };
+        return context.OpenDcs(state.Scope, loggers);
+    }
+
+    /// <summary>etcd: one member on NET.10 or three on NET.7-9; with enableV2 the v2 keys API (the etcd: section) too.</summary>
+    private static async Task StartEtcdAsync(LabState state, LabAddressing net, bool enableV2, CancellationToken ct)
+    {
+        var addresses = net.EtcdAddresses;
+        var initialCluster = string.Join(',', addresses.Select((a, i) => $"etcd{i + 1}=http://{a}:2380"));
+        for (var i = 0; i < addresses.Count; i++)
+        {
+            var a = addresses[i];
+            var dir = Path.Combine(state.Dir, $"etcd{i + 1}");
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+            List<string> command =
+            [
+                "etcd", "--name", $"etcd{i + 1}", "--data-dir", dir,
+                "--listen-client-urls", $"http://{a}:2379", "--advertise-client-urls", $"http://{a}:2379",
+                "--listen-peer-urls", $"http://{a}:2380", "--initial-advertise-peer-urls", $"http://{a}:2380",
+                "--initial-cluster", initialCluster, "--initial-cluster-state", "new", "--initial-cluster-token", $"pgwarden-lab-{net.Net}",
+                "--heartbeat-interval", "100", "--election-timeout", "1000", "--log-level", "warn",
+            ];
+            if (enableV2) command.Add("--enable-v2=true");
+            state.DcsPids.Add(DetachedProcess.Start(Path.Combine(state.Dir, $"etcd{i + 1}.log"), null, command));
+            state.DcsEndpoints.Add($"{a}:2379");
+        }
+        state.Save();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        foreach (var e in state.DcsEndpoints)
+            await WaitAsync(async () => (await http.GetAsync($"http://{e}/health", ct)).IsSuccessStatusCode, TimeSpan.FromSeconds(30), ct);
+    }
+
+    /// <summary>ZooKeeper (Debian's package, in the foreground with a zoo.cfg of the lab's): the same addresses as etcd.</summary>
+    private static async Task StartZooKeeperAsync(LabState state, LabAddressing net, CancellationToken ct)
+    {
+        var zk = new ZooKeeperServerSpec(net.EtcdAddresses, Path.Combine(state.Dir, "zookeeper"));
+        if (Directory.Exists(zk.DataRoot)) Directory.Delete(zk.DataRoot, recursive: true);
+        for (var i = 0; i < zk.Addresses.Count; i++)
+            state.DcsPids.Add(DetachedProcess.Start(Path.Combine(state.Dir, $"zookeeper{i + 1}.log"), null, zk.Prepare(i)));
+        state.DcsEndpoints.AddRange(zk.Hosts);
+        state.Save();
+        foreach (var host in zk.Hosts) await WaitAsync(() => ZooKeeperAnswersAsync(host, ct), TimeSpan.FromSeconds(60), ct);
+    }
+
+    /// <summary>ZooKeeper's four-letter "ruok" is answered "imok" once the server serves clients.</summary>
+    private static async Task<bool> ZooKeeperAnswersAsync(string host, CancellationToken ct)
+    {
+        var (address, port) = (host[..host.LastIndexOf(':')], int.Parse(host[(host.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        using var tcp = new System.Net.Sockets.TcpClient();
+        try
+        {
+            await tcp.ConnectAsync(address, port, ct);
+            await using var stream = tcp.GetStream();
+            await stream.WriteAsync("ruok"u8.ToArray(), ct);
+            var buffer = new byte[4];
+            var read = await stream.ReadAtLeastAsync(buffer, 4, throwOnEndOfStream: false, ct);
+            return read == 4 && System.Text.Encoding.ASCII.GetString(buffer) == "imok";
+        }
+        catch (System.Net.Sockets.SocketException) { return false; }
+        catch (IOException) { return false; }
+    }
 
     private static LabNode PrepareNode(string dir, LabClusterSpec spec, LabAddressing net, int i)
     {
@@ -154,7 +203,7 @@ public sealed class LabRunner(TextWriter output)
     public async Task<int> StatusAsync(string dir, CancellationToken ct)
     {
         if (LabState.Load(dir) is not { } state) return Fail($"no lab in {dir}; `pgwarden lab up` starts one");
-        output.WriteLine($"lab in {state.Dir}: etcd {(state.EtcdPids.Any(DetachedProcess.IsAlive) ? "running" : "stopped")} ({string.Join(", ", state.EtcdEndpoints)}), " +
+        output.WriteLine($"lab in {state.Dir}: etcd {(state.DcsPids.Any(DetachedProcess.IsAlive) ? "running" : "stopped")} ({string.Join(", ", state.DcsEndpoints)}), " +
                          $"HAProxy {(state.HaproxyPid is { } p && DetachedProcess.IsAlive(p) ? "running" : "stopped")} ({state.FrontAddress}: 5000 rw, 5001 ro, 7000 stats)");
         foreach (var n in state.Nodes)
             output.WriteLine($"  {n.Name} ({n.Address}, user {n.OsUser}): agent {(DetachedProcess.IsAlive(n.AgentPid) ? $"running (pid {n.AgentPid})" : "stopped")}, log {n.LogPath}");
@@ -213,7 +262,7 @@ public sealed class LabRunner(TextWriter output)
         LabPartitionRules.NodeTarget Target(LabNode n) => new(n.Name, OsUsers.Ensure(n.OsUser).Uid, n.Address, [n.PgPort, n.RestPort]);
         var sockets = LabPartitionRules.ParseSs(OsUsers.Run("ss", "-tnHe", "state", "established"));
         var rules = LabPartitionRules.Build(Target(node), state.Nodes.Where(n => n != node).Select(Target).ToList(),
-            state.EtcdEndpoints.Select(LabPartitionRules.Endpoint.Parse).ToList(), from, sockets);
+            state.DcsEndpoints.Select(LabPartitionRules.Endpoint.Parse).ToList(), from, sockets);
         new LabFirewall(state.FirewallTag).Add(rules);
         state.Partitions.Add(new LabPartitionRecord(name, from, rules));
         state.Save();
@@ -259,9 +308,9 @@ public sealed class LabRunner(TextWriter output)
         foreach (var n in state.Nodes)
             foreach (var pid in Processes(n.OsUser)) DetachedProcess.Signal(pid, "KILL");
         if (state.HaproxyPid is { } hp) DetachedProcess.Signal(hp, "TERM");
-        foreach (var e in state.EtcdPids) DetachedProcess.Signal(e, "TERM");
-        await WaitAsync(() => Task.FromResult(!state.EtcdPids.Any(DetachedProcess.IsAlive) && !(state.HaproxyPid is { } h && DetachedProcess.IsAlive(h))), TimeSpan.FromSeconds(20), ct);
-        output.WriteLine("lab stopped: agents, PostgreSQL, HAProxy and etcd; its iptables rules removed");
+        foreach (var e in state.DcsPids) DetachedProcess.Signal(e, "TERM");
+        await WaitAsync(() => Task.FromResult(!state.DcsPids.Any(DetachedProcess.IsAlive) && !(state.HaproxyPid is { } h && DetachedProcess.IsAlive(h))), TimeSpan.FromSeconds(20), ct);
+        output.WriteLine("lab stopped: agents, PostgreSQL, HAProxy and the DCS; its iptables rules removed");
         if (!keepData) Directory.Delete(state.Dir, recursive: true);
         else File.Delete(LabState.PathIn(state.Dir));
         return 0;

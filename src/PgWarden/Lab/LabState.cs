@@ -9,8 +9,11 @@ public sealed record LabState
     public required string Dir { get; init; }
     public string Net { get; init; } = LabAddressing.DefaultNet;
     public string UserPrefix { get; init; } = LabAddressing.DefaultUserPrefix;
-    public List<string> EtcdEndpoints { get; init; } = [];
-    public List<int> EtcdPids { get; init; } = [];
+    /// <summary>etcd3 (default), etcd (the v2 API) or zookeeper.</summary>
+    public Dcs.DcsKind Dcs { get; init; } = PgWarden.Dcs.DcsKind.Etcd3;
+    /// <summary>host:port of each DCS server (etcd members or ZooKeeper servers).</summary>
+    public List<string> DcsEndpoints { get; init; } = [];
+    public List<int> DcsPids { get; init; } = [];
     public string HaproxyPidFile { get; init; } = "";
     public List<LabNode> Nodes { get; init; } = [];
 
@@ -31,7 +34,7 @@ public sealed record LabState
 
     public int? HaproxyPid => File.Exists(HaproxyPidFile) && int.TryParse(File.ReadAllText(HaproxyPidFile).Trim(), out var pid) ? pid : null;
 
-    public bool AnyAlive => EtcdPids.Any(DetachedProcess.IsAlive) || Nodes.Any(n => DetachedProcess.IsAlive(n.AgentPid));
+    public bool AnyAlive => DcsPids.Any(DetachedProcess.IsAlive) || Nodes.Any(n => DetachedProcess.IsAlive(n.AgentPid));
 
     public LabNode? Node(string name) => Nodes.FirstOrDefault(n => n.Name == name);
 }

@@ -1,3 +1,4 @@
+using PgWarden.Config;
 namespace PgWarden.Postgres;
 
 public enum StopMode { Smart, Fast, Immediate }
@@ -20,6 +21,9 @@ public sealed record RecoveryTarget(string Host, int Port, string? SlotName)
 /// </summary>
 public interface IPostgresInstance
 {
+    /// <summary>After the local YAML was re-read: parameters, pg_hba and pg_ident for the next configuration write.</summary>
+    void UseLocalConfig(AgentConfig fresh) { }
+
     DataDirectoryInfo InspectDataDirectory();
 
     /// <summary>True when a postmaster for our data directory is alive (postmaster.pid + signal 0).</summary>

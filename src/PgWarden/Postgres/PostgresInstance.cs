@@ -15,7 +15,7 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
     private const UnixFileMode OwnerOnlyDir = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private static readonly TimeSpan ProbeDeadline = TimeSpan.FromSeconds(3);
 
-    private readonly AgentConfig _config;
+    private volatile AgentConfig _config;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly CommandRunner _runner;
@@ -40,6 +40,9 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
         PgpassPath = Path.GetFullPath(config.Postgresql.Pgpass
             ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), "pgpass"));
     }
+
+    /// <summary>Only what LocalConfigReload lets change (listen, data_dir and credentials keep their running values).</summary>
+    public void UseLocalConfig(AgentConfig fresh) => _config = fresh;
 
     public string DataDir => _config.Postgresql.DataDir;
     public string ConfigDir => _config.Postgresql.EffectiveConfigDir;

@@ -1,19 +1,21 @@
 using System.Net;
 using System.Text;
 using Npgsql;
+using PgWarden.IntegrationTests.Cluster;
 using PgWarden.IntegrationTests.Infrastructure;
 
 namespace PgWarden.IntegrationTests.Failover;
 
-/// <summary>A 3-node cluster (node3 tagged nofailover) shared by the failover/switchover scenarios of one class.</summary>
-public sealed class FailoverCluster : IAsyncLifetime
+/// <summary>
+/// A 3-node cluster on TBackend (node3 tagged nofailover) shared by the failover/switchover scenarios of one class.
+/// </summary>
+public sealed class FailoverClusterOn<TBackend> : IAsyncLifetime where TBackend : IBackend
 {
     public AgentCluster Cluster { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        EtcdCut.RemoveLeftovers();
-        Cluster = await AgentCluster.StartAsync("itfo", 3,
+        Cluster = await AgentCluster.StartAsync("itfo" + TBackend.Tag, 3, dcs: TBackend.Kind,
             tagsFor: i => i == 3 ? new Dictionary<string, string> { ["nofailover"] = "true" } : null);
         await Cluster.WaitForHealthyAsync(TimeSpan.FromSeconds(120));
         var leader = Cluster.Node((await Cluster.LeaderAsync())!);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
+using PgWarden.IntegrationTests.Cluster;
 using PgWarden.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -9,9 +10,11 @@ namespace PgWarden.IntegrationTests.Failover;
 /// <summary>
 /// Manual switchover and failover, automatic failover after kill -9 and the old primary's rejoin, on one shared
 /// 3-node cluster whose node3 is tagged nofailover (so it must never become the leader in any of these tests).
-/// Every test starts from a healthy cluster and leaves one behind.
+/// Every test starts from a healthy cluster and leaves one behind. The same scenarios run on every DCS backend
+/// (one empty subclass per backend at the end of the file).
 /// </summary>
-public sealed class SwitchoverTests(FailoverCluster fixture, ITestOutputHelper output) : IClassFixture<FailoverCluster>
+public abstract class SwitchoverScenario<TBackend>(FailoverClusterOn<TBackend> fixture, ITestOutputHelper output)
+    : IClassFixture<FailoverClusterOn<TBackend>> where TBackend : IBackend
 {
     private AgentCluster Cluster => fixture.Cluster;
 
@@ -166,3 +169,12 @@ public sealed class SwitchoverTests(FailoverCluster fixture, ITestOutputHelper o
         await Cluster.WaitForHealthyAsync(TimeSpan.FromSeconds(60));
     }
 }
+
+public sealed class SwitchoverOnEtcd3Tests(FailoverClusterOn<OnEtcd3> fixture, ITestOutputHelper output)
+    : SwitchoverScenario<OnEtcd3>(fixture, output);
+
+public sealed class SwitchoverOnEtcdV2Tests(FailoverClusterOn<OnEtcdV2> fixture, ITestOutputHelper output)
+    : SwitchoverScenario<OnEtcdV2>(fixture, output);
+
+public sealed class SwitchoverOnZooKeeperTests(FailoverClusterOn<OnZooKeeper> fixture, ITestOutputHelper output)
+    : SwitchoverScenario<OnZooKeeper>(fixture, output);

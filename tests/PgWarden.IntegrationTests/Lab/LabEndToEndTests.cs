@@ -38,7 +38,7 @@ public sealed partial class LabEndToEndTests(ITestOutputHelper output)
             Assert.Equal(verdicts.All(v => v.Pass) ? 0 : 1, demo);
 
             var state = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(dir, "lab.json")))!;
-            var pids = state["EtcdPids"]!.AsArray().Select(p => (int)p!).Concat(state["Nodes"]!.AsArray().Select(n => (int)n!["AgentPid"]!)).ToList();
+            var pids = state["DcsPids"]!.AsArray().Select(p => (int)p!).Concat(state["Nodes"]!.AsArray().Select(n => (int)n!["AgentPid"]!)).ToList();
             var haproxyPid = int.Parse((await File.ReadAllTextAsync(Path.Combine(dir, "haproxy.pid"))).Trim());
             pids.Add(haproxyPid);
             var (down, _) = await RunAsync(TimeSpan.FromMinutes(3), "lab", "down");

@@ -24,6 +24,26 @@ internal sealed class NodeOperations(AgentConfig config, IDcs dcs, IPostgresInst
     private string? _lastRunningRole;
     private bool _wasRunning;
     private bool _restartedThisCycle;
+    private bool _reloadedThisCycle;
+
+    /// <summary>After the local YAML was re-read (POST /reload, SIGHUP).</summary>
+    public void UseLocalConfig(AgentConfig fresh) => config = fresh;
+
+    /// <summary>After postgresql.callbacks changed in a re-read local YAML.</summary>
+    public void UseCallbacks(CallbackRunner fresh) => callbacks = fresh;
+
+    /// <summary>
+    /// The one reload path of the agent (the leader's configuration step, a replica following its leader, a reload
+    /// request): pg_ctl reload, then the on_reload callback, as Patroni's Postgresql.reload.
+    /// </summary>
+    public async Task ReloadAsync(CancellationToken ct)
+    {
+        await pg.ReloadAsync(ct);
+        OperationLog.Reloaded(log);
+        _pendingKey = null;
+        _reloadedThisCycle = true;
+        callbacks.Call("on_reload", CallbackRole());
+    }
 
     public IReadOnlyList<PendingParameter> Pending { get; private set; } = [];
 
@@ -55,6 +75,12 @@ internal sealed class NodeOperations(AgentConfig config, IDcs dcs, IPostgresInst
     public async Task AfterActionAsync(Decision decision, HaInput input, CancellationToken ct)
     {
         _restartedThisCycle = false;
+        try { await AfterActionCoreAsync(decision, input, ct); }
+        finally { _reloadedThisCycle = false; }
+    }
+
+    private async Task AfterActionCoreAsync(Decision decision, HaInput input, CancellationToken ct)
+    {
         if (!state.ActionOwnsState)
         {
             if (queue.TakePending() is { } op)
@@ -96,13 +122,8 @@ internal sealed class NodeOperations(AgentConfig config, IDcs dcs, IPostgresInst
             changed = await pg.WriteConfigurationAsync(null, state.Dynamic, ct);
         else if (probe.InRecovery && reloadRequested && decision.Action == HaAction.Follow && decision.Target is not null)
             changed = await pg.WriteConfigurationAsync(UpstreamOf(input.View, decision.Target), state.Dynamic, ct);
-        if (changed || reloadRequested)
-        {
-            await pg.ReloadAsync(ct);
-            OperationLog.Reloaded(log);
-            _pendingKey = null;
-            callbacks.Call("on_reload", CallbackRole());
-        }
+        // A replica's Follow step may already have rewritten its files and reloaded (with on_reload) in this cycle.
+        if (changed || (reloadRequested && !_reloadedThisCycle)) await ReloadAsync(ct);
     }
 
     private async Task CheckPendingRestartAsync(HaInput input, CancellationToken ct)

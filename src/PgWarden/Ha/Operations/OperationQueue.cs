@@ -30,6 +30,7 @@ public sealed class OperationQueue
     private readonly object _gate = new();
     private PendingOperation? _pending;
     private bool _reloadRequested;
+    private bool _localConfigRereadRequested;
     private JsonObject? _scheduledRestart;
 
     /// <summary>"restart" or "reinitialize" while one is queued or running; null otherwise.</summary>
@@ -69,9 +70,10 @@ public sealed class OperationQueue
         return new OperationOutcome(200, "reinitialize started");
     }
 
+    /// <summary>POST /reload, `pgwarden reload`, SIGHUP: re-read the local YAML file, then rewrite and reload PostgreSQL.</summary>
     public void RequestReload()
     {
-        lock (_gate) _reloadRequested = true;
+        lock (_gate) _reloadRequested = _localConfigRereadRequested = true;
         Queued?.Invoke();
     }
 
@@ -116,6 +118,17 @@ public sealed class OperationQueue
     internal void Finished()
     {
         lock (_gate) _running = null;
+    }
+
+    /// <summary>Whether the local configuration file must be re-read before this cycle (cleared by the call).</summary>
+    internal bool TakeLocalConfigReread()
+    {
+        lock (_gate)
+        {
+            var r = _localConfigRereadRequested;
+            _localConfigRereadRequested = false;
+            return r;
+        }
     }
 
     internal bool TakeReload()
