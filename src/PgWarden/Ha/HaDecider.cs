@@ -213,8 +213,16 @@ public static class HaDecider
         var leader = view.Leader!.Name;
         var ours = input.DataDir.TimelineId ?? 0;
         var theirs = LeaderTimeline(view);
-        if (!WasPrimary(input.DataDir) || ours == 0 || theirs <= ours) return null;
-        return Repair(input, leader, $"this former primary is on timeline {ours} and the leader {leader} on {theirs}");
+        if (ours == 0 || theirs <= ours) return null;
+        if (WasPrimary(input.DataDir))
+            return Repair(input, leader, $"this former primary is on timeline {ours} and the leader {leader} on {theirs}");
+        // A standby on an older timeline normally follows the switch by itself. But one whose last checkpoint lies past
+        // the point where its timeline ended (it was a primary that got demoted without a rewind, or replayed a former
+        // primary's WAL) can never start: PostgreSQL says "requested timeline is not a child of this server's history"
+        // (fault suite: a node stuck restarting every 2 s). The history key tells exactly.
+        if (view.History?.LastOrDefault(h => h.Timeline == ours) is { } ended && input.DataDir.CheckpointLsn is { } checkpoint && checkpoint > ended.SwitchLsn)
+            return Repair(input, leader, $"this standby's last checkpoint {Postgres.Lsn.Format(checkpoint)} on timeline {ours} is past the point {Postgres.Lsn.Format(ended.SwitchLsn)} where the leader's history left that timeline");
+        return null;
     }
 
     private static Decision? StuckOnOldTimeline(HaInput input, ClusterView view, Postgres.PostgresProbe probe)

@@ -454,7 +454,14 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
         if (!result.Succeeded)
         {
             FailoverLog.RewindFailed(log, leader, result.Message);
-            state.RewindFailure = result.Message;
+            // The source going away mid-failover (connection refused, timed out) is not a verdict on our data: retry
+            // next cycle. A real failure is remembered for this leader only (fault suite: a stale "connection refused"
+            // from an earlier leader kept a diverged node from ever rewinding from the next one).
+            if (!RewindSourceUnreachable(result.Message))
+            {
+                state.RewindFailure = result.Message;
+                state.RewindFailureLeader = RewindSourceKey(view);
+            }
             ReleaseActionState("rewind failed", "replica");
             return;
         }
@@ -464,6 +471,17 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
         ReleaseActionState("stopped", "replica");
         await StartAsync(UpstreamOf(view, leader), ct);
     }
+
+    /// <summary>Which leader a pg_rewind ran against: name and timeline (a new failover makes an old failure stale).</summary>
+    internal static string? RewindSourceKey(ClusterView? view) =>
+        view?.Leader is { } l ? $"{l.Name}@{view.LeaderMember?.Data.Timeline ?? view.ClusterTimeline}" : null;
+
+    /// <summary>pg_rewind could not connect to (or lost) the source server: libpq's connection errors.</summary>
+    internal static bool RewindSourceUnreachable(string message) =>
+        message.Contains("connection to server", StringComparison.Ordinal) &&
+        (message.Contains("failed", StringComparison.Ordinal) || message.Contains("timeout", StringComparison.Ordinal))
+        || message.Contains("server closed the connection unexpectedly", StringComparison.Ordinal)
+        || message.Contains("could not connect to server", StringComparison.Ordinal);
 
     private async Task ReinitializeAsync(HaInput input, string leader, CancellationToken ct)
     {

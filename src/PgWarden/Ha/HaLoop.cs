@@ -339,7 +339,7 @@ public sealed class HaLoop
             NotStreamingFor = Since(State.NotStreamingSince),
             Rejoin = new RejoinPolicy(_config.Postgresql.UsePgRewind ?? State.Dynamic.UsePgRewind,
                 _config.Postgresql.RemoveDataDirectoryOnRewindFailure, _config.Postgresql.RemoveDataDirectoryOnDivergedTimelines),
-            RewindFailure = State.RewindFailure,
+            RewindFailure = State.RewindFailureLeader == HaExecutor.RewindSourceKey(view) ? State.RewindFailure : null,
         };
     }
 
@@ -385,6 +385,8 @@ internal sealed class HaRuntimeState
     public long? NotStreamingSince { get; set; }
     /// <summary>Why the last pg_rewind failed (cleared by a successful rewind or a re-clone).</summary>
     public string? RewindFailure { get; set; }
+    /// <summary>The leader (name@timeline) the failed pg_rewind ran against: a failure against an earlier leader says nothing about this one.</summary>
+    public string? RewindFailureLeader { get; set; }
     /// <summary>The last other member we saw holding the lock (name and PostgreSQL address), asked again before a leader race.</summary>
     public (string Name, string Host, int Port)? LastOtherLeader { get; set; }
 
