@@ -41,13 +41,20 @@ public sealed class Agent : IAsyncDisposable
         _monitor = new PostmasterMonitor(pg, health, time, loggers.CreateLogger("PgWarden.Postgres.Monitor"));
         _monitor.PostmasterDied += (_, _) => board.RequestWake();
         _api = new RestApiServer(config, board, health, _dcs, time, loggers);
-        _peerHttp = new HttpClient(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(2) })
+        // Peer calls (leader-race probes, switchover checks, failsafe) use the ctl: TLS and credentials (compat §2.12).
+        _peerHttp = new HttpClient(RestClientSettings.Handler(config.Ctl, config.RestApi, daemon: true, insecure: false, TimeSpan.FromSeconds(2)))
         {
             Timeout = TimeSpan.FromSeconds(3),
         };
+        _peerHttp.DefaultRequestHeaders.Authorization = RestClientSettings.BasicAuth(config.Ctl, config.RestApi);
         FailoverEndpoints.Register(_api.Routes, _api.Context, new PeerProber(_peerHttp));
         ConfigEndpoints.Register(_api.Routes, _api.Context);
-        _loop = new HaLoop(config, _dcs, pg, new PeerProber(_peerHttp), board, time, loggers.CreateLogger<HaLoop>(), dynamic, health);
+        var failsafe = new Ha.Safety.FailsafeState(time);
+        var safety = new Ha.Safety.SafetyServices(
+            new Ha.Safety.Watchdog(config.Watchdog, loggers.CreateLogger("PgWarden.Watchdog")), failsafe,
+            new Ha.Safety.FailsafeClient(_peerHttp, config.Ctl?.Authentication ?? config.RestApi.Authentication));
+        FailsafeEndpoint.Register(_api.Routes, _api.Context, failsafe);
+        _loop = new HaLoop(config, _dcs, pg, new PeerProber(_peerHttp), board, time, loggers.CreateLogger<HaLoop>(), dynamic, health, safety);
         OperationEndpoints.Register(_api.Routes, _api.Context, _loop.Operations);
         // POST /reload and SIGHUP re-read the YAML file the agent was started from, as Patroni's reload_config.
         if (config.SourcePath is { } path)

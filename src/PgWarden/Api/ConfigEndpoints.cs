@@ -32,6 +32,7 @@ public static class ConfigEndpoints
             return;
         }
         var changed = Merge(data, request);
+        StripLocalOnly(data, api);
         if (changed)
         {
             var errors = DynamicConfigParser.ValidateStrict(data);
@@ -54,6 +55,7 @@ public static class ConfigEndpoints
     {
         var request = await PlainText.ReadJsonObjectAsync(ctx, api);
         if (request is null) return;
+        StripLocalOnly(request, api);
         var errors = DynamicConfigParser.ValidateStrict(request);
         if (errors.Count > 0)
         {
@@ -77,6 +79,13 @@ public static class ConfigEndpoints
         }
         api.Board.RequestWake();
         await api.WriteJsonAsync(ctx, 200, PythonJson.Serialize(request));
+    }
+
+    /// <summary>Node-local postgresql keys (credentials among them) never enter the shared config key.</summary>
+    private static void StripLocalOnly(JsonObject config, RestApiContext api)
+    {
+        foreach (var removed in LocalOnlyKeys.Strip(config))
+            api.Logger.LogWarning("/config: {Key} is local to each node; it is not stored in the DCS", removed);
     }
 
     /// <summary>Patroni's patch_config: recursive merge, a null value deletes the key; true if anything changed.</summary>

@@ -154,7 +154,12 @@ public static class OperationEndpoints
     private static async Task ReinitializeAsync(HttpContext ctx, RestApiContext api, OperationQueue queue)
     {
         if (await ReadBodyAsync(ctx, api) is not { } body) return;
-        var force = body["force"] is { } f && Config.DynamicConfigParser.ParseBool(f) == true;
+        bool? parsedForce = body["force"] is { } f ? Config.DynamicConfigParser.ParseBool(f) : false;
+        if (parsedForce is not { } force)
+        {
+            await WriteTextAsync(ctx, api, 400, $"force should be a boolean, not {body["force"]?.ToJsonString()}");
+            return;
+        }
         var status = api.Board.Current;
         var view = status.View;
         OperationOutcome outcome;

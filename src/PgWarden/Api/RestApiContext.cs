@@ -30,6 +30,9 @@ public sealed class RestApiContext(AgentConfig config, NodeStatusBoard board, Po
     public TimeProvider Time => time;
     public ILogger Logger => logger;
 
+    /// <summary>restapi.allowlist / allowlist_include_members, resolved once at start.</summary>
+    public RestAllowlist Allowlist { get; } = RestAllowlist.Build(config.RestApi.Allowlist, config.RestApi.AllowlistIncludeMembers);
+
     public byte[] StatusBody(NodeStatus status, bool healthy) =>
         Cached(ref _statusBody, status, healthy, static (s, h) => StatusDocument.SerializeUtf8(s, h));
 

@@ -24,6 +24,9 @@ public sealed class RestApiServer : IAsyncDisposable
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
     private readonly RestRoutes _routes = new();
+
+    /// <summary>The largest request body accepted (1 MiB); larger ones get 413.</summary>
+    public const long MaxBodyBytes = 1024 * 1024;
     private WebApplication? _app;
 
     public RestApiServer(AgentConfig config, NodeStatusBoard board, PostmasterHealth health, IDcs dcs, TimeProvider time,
@@ -51,10 +54,18 @@ public sealed class RestApiServer : IAsyncDisposable
         var endpoints = await ResolveListenAsync(_config.RestApi.Listen, ct);
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        var https = RestApiTls.Enabled(_config.RestApi) ? RestApiTls.ServerOptions(_config.RestApi) : null;
         builder.WebHost.UseKestrelCore().ConfigureKestrel(o =>
         {
             o.AddServerHeader = false;
-            foreach (var ep in endpoints) o.Listen(ep);
+            // A write body is a few hundred bytes; anything near this is an attack or a mistake (413, never buffered).
+            o.Limits.MaxRequestBodySize = MaxBodyBytes;
+            o.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
+            foreach (var ep in endpoints)
+            {
+                if (https is null) o.Listen(ep);
+                else o.Listen(ep, l => l.UseHttps(https));
+            }
         });
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new ForwardingLoggerProvider(_loggers));
@@ -66,6 +77,7 @@ public sealed class RestApiServer : IAsyncDisposable
         app.Run(DispatchAsync);
         await app.StartAsync(ct);
         _app = app;
+        if (https?.ServerCertificate is { } cert) SecurityLog.Https(_logger, cert.Subject, cert.SerialNumber, _config.RestApi.VerifyClient);
         _logger.LogInformation("REST API listening on {Listen}", _config.RestApi.Listen);
     }
 
@@ -111,7 +123,20 @@ public sealed class RestApiServer : IAsyncDisposable
             var method = ctx.Request.Method;
             var segment = RestRoutes.FirstSegment(ctx.Request.Path.Value ?? "/");
             if (_routes.TryFind(method, segment, out var handler))
+            {
+                var safe = HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method);
+                if (!safe)
+                {
+                    // Every unsafe route is guarded here, whichever file registered it (compat §2.12).
+                    if (!await WriteAccess.CheckAsync(ctx, Context)) return;
+                    if (ctx.Request.ContentLength > MaxBodyBytes)
+                    {
+                        await TooLarge(ctx);
+                        return;
+                    }
+                }
                 await handler(ctx);
+            }
             else if (HttpMethods.IsGet(method))
                 await HealthEndpoints.GetAsync(ctx, Context);
             else if (HttpMethods.IsHead(method) || HttpMethods.IsOptions(method))
@@ -122,12 +147,32 @@ public sealed class RestApiServer : IAsyncDisposable
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
         }
+        catch (BadHttpRequestException e)
+        {
+            // A chunked body over the limit, a truncated body, ...: the client's fault, never a 500.
+            if (e.StatusCode == StatusCodes.Status413PayloadTooLarge) { if (!ctx.Response.HasStarted) await TooLarge(ctx); }
+            else
+            {
+                SecurityLog.BadRequest(_logger, ctx.Request.Method, ctx.Request.Path.Value ?? "/", Remote(ctx), e.Message);
+                if (!ctx.Response.HasStarted) await PlainText.WriteAsync(ctx, Context, e.StatusCode, "Bad Request: " + e.Message);
+            }
+        }
         catch (Exception e)
         {
             _logger.LogError(e, "{Method} {Path} failed", ctx.Request.Method, ctx.Request.Path.Value);
             if (!ctx.Response.HasStarted) await RestApiContext.WriteStatusOnly(ctx, StatusCodes.Status500InternalServerError);
         }
     }
+
+    private Task TooLarge(HttpContext ctx)
+    {
+        SecurityLog.BodyTooLarge(_logger, ctx.Request.Method, ctx.Request.Path.Value ?? "/", Remote(ctx), MaxBodyBytes);
+        ctx.Response.Headers.Connection = "close";
+        return PlainText.WriteAsync(ctx, Context, StatusCodes.Status413PayloadTooLarge,
+            $"Request body too large: the limit is {MaxBodyBytes} bytes");
+    }
+
+    private static string Remote(HttpContext ctx) => ctx.Connection.RemoteIpAddress?.ToString() ?? "?";
 
     /// <summary>
     /// restapi.listen is "host:port" (IPv6 as "[::1]:8008"); "*", "" and "0.0.0.0" mean every IPv4 address, "::"

@@ -62,6 +62,7 @@ public static class StatusDocument
         }
 
         if (status.View is null || status.View.IsUnlocked) doc["cluster_unlocked"] = true;
+        if (status.FailsafeActive) doc["failsafe_mode_is_active"] = true;
         doc["dcs_last_seen"] = status.DcsLastSeen?.ToUnixTimeSeconds() ?? 0;
         var tags = status.Tags.ToMemberJson();
         if (tags.Count > 0) doc["tags"] = tags;
@@ -79,6 +80,7 @@ public static class StatusDocument
         if (includeName) patroni["name"] = status.Name;
         doc["patroni"] = patroni;
         if (status.IsPaused) doc["pause"] = true;
+        if (status.WatchdogFailed) doc["watchdog_failed"] = true;
         return doc;
     }
 

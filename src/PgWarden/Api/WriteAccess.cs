@@ -5,13 +5,18 @@ using Microsoft.AspNetCore.Http;
 namespace PgWarden.Api;
 
 /// <summary>
-/// Patroni's check_access for the "unsafe" endpoints (compat §2.12): when restapi.authentication is set, a
-/// missing Authorization header is 401 "no auth header received", wrong credentials 401 "not authenticated",
-/// both with WWW-Authenticate: Basic realm="Patroni". Credentials are compared in constant time.
+/// Patroni's check_access for the "unsafe" endpoints (compat §2.12), in its order: (1) restapi.allowlist /
+/// allowlist_include_members miss: 403 "Access is denied"; (2) HTTPS with verify_client optional/required and no
+/// client certificate: 403 "client certificate required"; (3) restapi.authentication: a missing Authorization
+/// header is 401 "no auth header received", wrong credentials 401 "not authenticated", both with
+/// WWW-Authenticate: Basic realm="Patroni". Credentials are compared in constant time. The dispatcher runs the
+/// check for every route claimed by a method other than GET/HEAD/OPTIONS, so a write endpoint cannot forget it;
+/// the result is remembered per request so handlers that also call it do not check twice.
 /// </summary>
 public static class WriteAccess
 {
     public const string Realm = "Basic realm=\"Patroni\"";
+    private const string CheckedKey = "pgwarden.write-access";
 
     /// <summary>Wraps a write handler so it runs only for an authenticated caller.</summary>
     public static RequestDelegate Require(RestApiContext api, RequestDelegate handler) => async ctx =>
@@ -19,30 +24,47 @@ public static class WriteAccess
         if (await CheckAsync(ctx, api)) await handler(ctx);
     };
 
-    /// <summary>True when the request may proceed; otherwise the 401 has been written.</summary>
+    /// <summary>True when the request may proceed; otherwise the 403/401 has been written.</summary>
     public static async Task<bool> CheckAsync(HttpContext ctx, RestApiContext api)
     {
-        var auth = api.Config.RestApi.Authentication;
-        if (auth is null) return true;
-        var header = ctx.Request.Headers.Authorization.ToString();
-        if (string.IsNullOrEmpty(header))
+        if (ctx.Items.TryGetValue(CheckedKey, out var done) && done is true) return true;
+        var rest = api.Config.RestApi;
+        if (!api.Allowlist.Allows(ctx.Connection.RemoteIpAddress, api.Board.Current.View))
         {
-            await Reject(ctx, api, "no auth header received");
+            await Refuse(ctx, api, 403, "Access is denied");
             return false;
         }
-        var expected = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{auth.Username}:{auth.Password}"));
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header.Trim()), Encoding.UTF8.GetBytes(expected)))
+        if (ctx.Request.IsHttps && rest.VerifyClient is "optional" or "required" && ctx.Connection.ClientCertificate is null)
         {
-            await Reject(ctx, api, "not authenticated");
+            await Refuse(ctx, api, 403, "client certificate required");
             return false;
         }
+        if (rest.Authentication is { } auth)
+        {
+            var header = ctx.Request.Headers.Authorization.ToString();
+            if (string.IsNullOrEmpty(header))
+            {
+                ctx.Response.Headers.WWWAuthenticate = Realm;
+                await Refuse(ctx, api, 401, "no auth header received");
+                return false;
+            }
+            var expected = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{auth.Username}:{auth.Password}"));
+            if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header.Trim()), Encoding.UTF8.GetBytes(expected)))
+            {
+                ctx.Response.Headers.WWWAuthenticate = Realm;
+                await Refuse(ctx, api, 401, "not authenticated");
+                return false;
+            }
+        }
+        ctx.Items[CheckedKey] = true;
         return true;
     }
 
-    private static Task Reject(HttpContext ctx, RestApiContext api, string message)
+    private static Task Refuse(HttpContext ctx, RestApiContext api, int code, string message)
     {
-        ctx.Response.Headers.WWWAuthenticate = Realm;
-        return PlainText.WriteAsync(ctx, api, 401, message);
+        SecurityLog.AccessRefused(api.Logger, ctx.Request.Method, ctx.Request.Path.Value ?? "/",
+            ctx.Connection.RemoteIpAddress?.ToString() ?? "?", message);
+        return PlainText.WriteAsync(ctx, api, code, message);
     }
 }
 

@@ -49,9 +49,14 @@ public sealed record CtlConfig
     public string? CaCert { get; init; }
     public string? CertFile { get; init; }
     public string? KeyFile { get; init; }
+    public string? KeyFilePassword { get; init; }
 }
 
-public sealed record Credentials(string Username, string? Password);
+public sealed record Credentials(string Username, string? Password)
+{
+    /// <summary>Never prints the password (records print every member by default).</summary>
+    public override string ToString() => $"Credentials {{ Username = {Username}, Password = {(Password is null ? "null" : "***")} }}";
+}
 
 /// <summary>The etcd3 or etcd (v2) section: both take the same keys.</summary>
 public sealed record EtcdConfig

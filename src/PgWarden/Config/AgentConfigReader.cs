@@ -110,7 +110,6 @@ internal static partial class AgentConfigReader
 
     private static CtlConfig ReadCtl(YamlSection s)
     {
-        s.Accept("keyfile_password");
         var config = new CtlConfig
         {
             Authentication = s.Section("authentication") is { } auth ? ReadCredentials(auth) : null,
@@ -118,6 +117,7 @@ internal static partial class AgentConfigReader
             CaCert = s.String("cacert"),
             CertFile = s.String("certfile"),
             KeyFile = s.String("keyfile"),
+            KeyFilePassword = s.String("keyfile_password"),
         };
         s.WarnUnknown();
         return config;
@@ -226,7 +226,11 @@ internal static partial class AgentConfigReader
         if (s.Get("dcs") is { } dcs)
         {
             if (dcs is not YamlMappingNode) throw s.Expected("dcs", dcs, "a mapping of dynamic configuration keys");
-            dcsJson = YamlJson.ToJson(dcs)!.ToJsonString();
+            var dcsObject = (System.Text.Json.Nodes.JsonObject)YamlJson.ToJson(dcs)!;
+            // Node-local keys (credentials among them) never go to the shared config key (compat §3.1).
+            foreach (var removed in LocalOnlyKeys.Strip(dcsObject))
+                s.AddWarning($"{s.KeyOf("dcs")}.{removed} is local to each node and is not written to the DCS; set it under postgresql:");
+            dcsJson = dcsObject.ToJsonString();
         }
         var method = s.String("method") is { Length: > 0 } m ? m : "initdb";
         var initdb = UserOptions(s, "initdb", ["pgdata", "nosync", "pwfile", "sync-only", "version"]);

@@ -14,6 +14,24 @@ public sealed record CtlContext(string? Scope, string Namespace, EtcdConfig? Etc
     /// <summary>The etcd: (v2) section, when that is the store.</summary>
     public EtcdConfig? EtcdV2 { get; init; }
     public ZooKeeperConfig? ZooKeeper { get; init; }
+    /// <summary>The restapi: section when the file is an agent's: its authentication and cafile are the fallbacks
+    /// for ctl.authentication and ctl.cacert (compat §2.12).</summary>
+    public RestApiConfig? RestApi { get; init; }
+
+    /// <summary>patronictl's -k/--insecure: do not verify the members' REST API certificates.</summary>
+    public static readonly System.CommandLine.Option<bool> InsecureOption = new("--insecure", "-k")
+    {
+        Description = "Allow connections to the REST API over HTTPS without verifying its certificate",
+        Recursive = true,
+    };
+
+    /// <summary>An HTTP client for the members' REST APIs with the CLI's TLS and credential rules.</summary>
+    public HttpClient RestHttp(bool insecure, TimeSpan timeout) => new(Api.RestClientSettings.Handler(Ctl, RestApi, daemon: false, insecure, TimeSpan.FromSeconds(5)))
+    {
+        Timeout = timeout,
+    };
+
+    public System.Net.Http.Headers.AuthenticationHeaderValue? RestAuth => Api.RestClientSettings.BasicAuth(Ctl, RestApi);
 
     public const string DefaultConfigPath = "~/.config/patroni/patronictl.yaml";
 
@@ -29,13 +47,14 @@ public sealed record CtlContext(string? Scope, string Namespace, EtcdConfig? Etc
         EtcdConfig? etcd = null, etcdV2 = null;
         ZooKeeperConfig? zookeeper = null;
         CtlConfig? ctl = null;
+        RestApiConfig? restApi = null;
         if (File.Exists(configPath) || Directory.Exists(configPath))
         {
             try
             {
                 var config = ConfigLoader.Load(configPath, new Dictionary<string, string?>(), new List<string>());
                 (scope, ns, etcd, ctl) = (config.Scope, config.Namespace, config.Etcd3, config.Ctl);
-                (etcdV2, zookeeper) = (config.Etcd, config.ZooKeeper);
+                (etcdV2, zookeeper, restApi) = (config.Etcd, config.ZooKeeper, config.RestApi);
             }
             catch (ConfigException)
             {
@@ -67,7 +86,7 @@ public sealed record CtlContext(string? Scope, string Namespace, EtcdConfig? Etc
         }
         if (etcd is null && etcdV2 is null && zookeeper is null)
             throw new ConfigException("etcd3", "no DCS is configured: give -c FILE with an etcd3, etcd or zookeeper section, or --dcs-url etcd3://host:2379");
-        return new CtlContext(scope, ns, etcd, ctl) { EtcdV2 = etcdV2, ZooKeeper = zookeeper };
+        return new CtlContext(scope, ns, etcd, ctl) { EtcdV2 = etcdV2, ZooKeeper = zookeeper, RestApi = restApi };
     }
 
     /// <summary>

@@ -32,7 +32,7 @@ public static class FailoverCommands
         var candidate = new Option<string?>("--candidate") { Description = "The name of the candidate" };
         var scheduled = new Option<string?>("--scheduled") { Description = "Timestamp of a scheduled switchover in unambiguous format (e.g. ISO 8601)" };
         var force = new Option<bool>("--force") { Description = "Do not ask for confirmation at any point" };
-        var command = new Command(action, description) { cluster, configFile, dcsUrl, candidate, force };
+        var command = new Command(action, description) { cluster, configFile, dcsUrl, CtlContext.InsecureOption, candidate, force };
         if (action == "switchover") { command.Options.Add(leader); command.Options.Add(scheduled); }
         command.SetAction(async (parse, ct) => await RunAsync(parse, configFile, dcsUrl, cluster, async (ctx, dcs, name) =>
         {
@@ -160,7 +160,7 @@ public static class FailoverCommands
             var name = context.ClusterName(parse.GetValue(cluster));
             using var loggers = AgentLogging.Create(LogLevel.Warning);
             await using var dcs = context.OpenDcs(name, loggers);
-            using var rest = RestClient.Create(context, path);
+            using var rest = RestClient.Create(context, parse.GetValue(CtlContext.InsecureOption));
             return await action(rest, dcs, name);
         }
         catch (ConfigException e) { return Fail(e.Message); }
@@ -194,19 +194,8 @@ public static class FailoverCommands
     /// <summary>Calls a member's REST API with the credentials patronictl would use.</summary>
     internal sealed class RestClient(HttpClient http, AuthenticationHeaderValue? auth) : IDisposable
     {
-        public static RestClient Create(CtlContext context, string? configPath)
-        {
-            var credentials = context.Ctl?.Authentication;
-            if (credentials is null && configPath is not null && File.Exists(configPath))
-            {
-                try { credentials = ConfigLoader.Load(configPath, new Dictionary<string, string?>(), new List<string>()).RestApi.Authentication; }
-                catch (ConfigException) { }
-            }
-            var header = credentials is null ? null
-                : new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{credentials.Username}:{credentials.Password}")));
-            var handler = new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(3) };
-            return new RestClient(new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(90) }, header);
-        }
+        public static RestClient Create(CtlContext context, bool insecure) =>
+            new(context.RestHttp(insecure, TimeSpan.FromSeconds(90)), context.RestAuth);
 
         /// <summary>(status, body); status null when the member could not be reached (body says why).</summary>
         public async Task<(int? Code, string Text)> SendAsync(Member? member, HttpMethod method, string endpoint, JsonObject body, CancellationToken ct)

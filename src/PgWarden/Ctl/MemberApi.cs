@@ -5,13 +5,14 @@ using PgWarden.Dcs;
 
 namespace PgWarden.Ctl;
 
-/// <summary>Calls a member's REST API (its api_url from the member key), with ctl.authentication as basic auth.</summary>
-public sealed class MemberApi(Credentials? auth) : IDisposable
+/// <summary>
+/// Calls a member's REST API (its api_url from the member key) as patronictl does: basic auth from
+/// ctl.authentication else restapi.authentication, TLS per ctl.cacert/certfile/insecure (<see cref="Api.RestClientSettings"/>).
+/// </summary>
+public sealed class MemberApi(CtlContext context, bool insecure) : IDisposable
 {
-    private readonly HttpClient _http = new(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(5) })
-    {
-        Timeout = Timeout.InfiniteTimeSpan,
-    };
+    private readonly HttpClient _http = context.RestHttp(insecure, Timeout.InfiniteTimeSpan);
+    private readonly System.Net.Http.Headers.AuthenticationHeaderValue? _auth = context.RestAuth;
 
     public static string BaseUrl(MemberData member)
     {
@@ -25,9 +26,7 @@ public sealed class MemberApi(Credentials? auth) : IDisposable
     {
         using var request = new HttpRequestMessage(method, BaseUrl(member) + path);
         if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, "application/json");
-        if (auth is not null)
-            request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
-                Convert.ToBase64String(Encoding.UTF8.GetBytes($"{auth.Username}:{auth.Password}")));
+        request.Headers.Authorization = _auth;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(timeout);
         using var response = await _http.SendAsync(request, cts.Token);

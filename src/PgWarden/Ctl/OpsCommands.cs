@@ -124,7 +124,10 @@ public static class OpsCommands
     private static async Task<JsonObject> EditInEditorAsync(string yaml, CancellationToken ct)
     {
         var path = Path.Combine(Path.GetTempPath(), $"pgwarden-config-{Guid.NewGuid():N}.yaml");
-        await File.WriteAllTextAsync(path, yaml, ct);
+        // Owner-only from the first byte: other users have no business reading the cluster's configuration.
+        await using (var file = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
+        await using (var writer = new StreamWriter(file))
+            await writer.WriteAsync(yaml.AsMemory(), ct);
         try
         {
             var editor = Environment.GetEnvironmentVariable("EDITOR") is { Length: > 0 } e ? e : File.Exists("/usr/bin/editor") ? "editor" : "vi";
@@ -155,7 +158,7 @@ public static class OpsCommands
         var timeout = new Option<string?>("--timeout") { Description = "Start timeout for the restart (seconds)" };
         var force = new Option<bool>("--force") { Description = "Do not ask; with --scheduled, replace an existing scheduled restart" };
         var command = new Command("restart", "Restart PostgreSQL on members, one at a time, replicas before the leader")
-            { cluster, members, ConfigFile, DcsUrl, role, any, scheduled, pgVersion, pending, timeout, force };
+            { cluster, members, ConfigFile, DcsUrl, CtlContext.InsecureOption, role, any, scheduled, pgVersion, pending, timeout, force };
         command.SetAction(async (parse, ct) => await WithDcsAsync(parse, parse.GetValue(cluster), async (dcs, name, context) =>
         {
             var view = await dcs.GetClusterAsync(ct);
@@ -181,7 +184,7 @@ public static class OpsCommands
             if (!parse.GetValue(force) && !Confirm($"Are you sure you want to restart members {string.Join(", ", chosen.Select(m => m.Name))}?"))
                 return Fail("Aborted restart");
 
-            using var api = new MemberApi(context.Ctl?.Authentication);
+            using var api = new MemberApi(context, parse.GetValue(CtlContext.InsecureOption));
             var failures = 0;
             foreach (var member in chosen)
             {
@@ -245,7 +248,7 @@ public static class OpsCommands
         var members = new Argument<string[]>("member") { Arity = ArgumentArity.ZeroOrMore };
         var role = RoleOption();
         var force = new Option<bool>("--force") { Description = "Do not ask" };
-        var command = new Command("reload", "Make members re-apply their configuration and reload PostgreSQL") { cluster, members, ConfigFile, DcsUrl, role, force };
+        var command = new Command("reload", "Make members re-apply their configuration and reload PostgreSQL") { cluster, members, ConfigFile, DcsUrl, CtlContext.InsecureOption, role, force };
         command.SetAction(async (parse, ct) => await WithDcsAsync(parse, parse.GetValue(cluster), async (dcs, name, context) =>
         {
             var view = await dcs.GetClusterAsync(ct);
@@ -253,7 +256,7 @@ public static class OpsCommands
             Console.Write(ClusterTable.Render(view, name, "pretty", false));
             if (!parse.GetValue(force) && !Confirm($"Are you sure you want to reload members {string.Join(", ", chosen.Select(m => m.Name))}?"))
                 return Fail("Aborted reload");
-            using var api = new MemberApi(context.Ctl?.Authentication);
+            using var api = new MemberApi(context, parse.GetValue(CtlContext.InsecureOption));
             var failures = 0;
             var loopWait = view.Config?.Value.LoopWait ?? 10;
             foreach (var member in chosen)
@@ -273,7 +276,7 @@ public static class OpsCommands
         var members = new Argument<string[]>("member") { Arity = ArgumentArity.OneOrMore };
         var force = new Option<bool>("--force") { Description = "Do not ask; cancel an operation in progress" };
         var wait = new Option<bool>("--wait") { Description = "Wait until each member runs and streams again" };
-        var command = new Command("reinit", "Wipe a replica's data directory and clone it again from the leader") { cluster, members, ConfigFile, DcsUrl, force, wait };
+        var command = new Command("reinit", "Wipe a replica's data directory and clone it again from the leader") { cluster, members, ConfigFile, DcsUrl, CtlContext.InsecureOption, force, wait };
         command.SetAction(async (parse, ct) => await WithDcsAsync(parse, parse.GetValue(cluster), async (dcs, name, context) =>
         {
             var view = await dcs.GetClusterAsync(ct);
@@ -281,7 +284,7 @@ public static class OpsCommands
             Console.Write(ClusterTable.Render(view, name, "pretty", false));
             if (!parse.GetValue(force) && !Confirm($"Are you sure you want to reinitialize members {string.Join(", ", chosen.Select(m => m.Name))}?"))
                 return Fail("Aborted reinitialize");
-            using var api = new MemberApi(context.Ctl?.Authentication);
+            using var api = new MemberApi(context, parse.GetValue(CtlContext.InsecureOption));
             var failures = 0;
             var started = new List<string>();
             foreach (var member in chosen)

@@ -405,6 +405,7 @@ public sealed class Etcd3Dcs : IDcs
     private async Task<T> WithinRetryTimeoutAsync<T>(string what, Func<CancellationToken, Task<T>> op, CancellationToken ct)
     {
         var budget = RetryTimeout;
+        var started = time.GetTimestamp();
         using var deadline = new CancellationTokenSource(budget, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
         try
@@ -413,7 +414,10 @@ public sealed class Etcd3Dcs : IDcs
         }
         catch (OperationCanceledException e) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
         {
-            throw new DcsException(DcsErrorKind.Timeout, $"etcd: {what} did not finish within retry_timeout {budget.TotalSeconds:0.###} s", e);
+            // Out of budget: say why if the client saw it (no raft leader, refused, auth), not just "timeout".
+            var kind = client.FailureKindSince(started) ?? DcsErrorKind.Timeout;
+            throw new DcsException(kind, $"etcd: {what} did not finish within retry_timeout {budget.TotalSeconds:0.###} s" +
+                                         (kind == DcsErrorKind.Timeout ? "" : $" ({kind})"), e);
         }
     }
 

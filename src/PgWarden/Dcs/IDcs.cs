@@ -38,6 +38,9 @@ public interface IDcs : IAsyncDisposable
 
     Task SetHistoryAsync(string json, CancellationToken ct);
 
+    /// <summary>The failsafe key {name: api_url} (failsafe_mode, the lock holder); stores without it ignore it.</summary>
+    Task WriteFailsafeAsync(IReadOnlyDictionary<string, string> members, CancellationToken ct) => Task.CompletedTask;
+
     /// <summary>Publish status {"optime":..,"slots":{..}} (the leader, after each renewal).</summary>
     Task WriteStatusAsync(long optime, IReadOnlyDictionary<string, long>? slots, CancellationToken ct);
 

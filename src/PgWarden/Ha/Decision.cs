@@ -45,6 +45,10 @@ public enum HaAction
     Reinitialize,
     /// <summary>Diverged and not allowed to repair: stay stopped, and say why (log, /patroni, list).</summary>
     StayStopped,
+    /// <summary>The DCS is unreachable but every member listed in /failsafe confirmed us: stay primary this cycle.</summary>
+    FailsafeHold,
+    /// <summary>We run as the primary with the lock but may not (required watchdog unusable): stop, release the lock.</summary>
+    DemoteAndReleaseLock,
 }
 
 /// <summary>An action plus the human-readable reason that the loop logs once per cycle.</summary>

@@ -1,4 +1,5 @@
 using PgWarden.Dcs;
+using PgWarden.Ha.Safety;
 
 namespace PgWarden.Ha;
 
@@ -21,7 +22,9 @@ public static class HaDecider
 
         if (!input.DataDir.HasData) return DecideEmptyDataDir(input, view);
 
-        if (!string.IsNullOrEmpty(view.Initialize) && input.DataDir.SystemIdentifier is { } sysid
+        // Only a real system identifier (digits, Patroni's sysid_valid) can prove a foreign data directory; garbage
+        // written into the initialize key must never make a healthy node exit.
+        if (IsValidSysid(view.Initialize) && input.DataDir.SystemIdentifier is { } sysid
             && sysid != view.Initialize && !paused)
         {
             return new Decision(HaAction.FatalSystemIdMismatch,
@@ -56,6 +59,11 @@ public static class HaDecider
 
         if (!probe.InRecovery)
         {
+            if (iHoldLock && !paused && input.WatchdogUnusable is { } noWatchdog)
+            {
+                return new Decision(HaAction.DemoteAndReleaseLock,
+                    $"demoting self and releasing the leader lock: a primary may not run without its required watchdog ({noWatchdog})");
+            }
             if (iHoldLock)
             {
                 return view.Failover is { IsEmpty: false } request
@@ -78,7 +86,11 @@ public static class HaDecider
 
         // Running as a standby.
         if (iHoldLock)
-            return new Decision(HaAction.Promote, "promoted self to leader because I had the session lock");
+        {
+            return input.WatchdogUnusable is { } noWatchdog && !paused
+                ? new Decision(HaAction.ReleaseLock, $"not promoting because the required watchdog cannot be used ({noWatchdog}): releasing the leader lock")
+                : new Decision(HaAction.Promote, "promoted self to leader because I had the session lock");
+        }
 
         if (leader is not null)
         {
@@ -91,6 +103,7 @@ public static class HaDecider
             return new Decision(HaAction.Follow, "following no leader because I am tagged nofailover", null);
         if (view.Failover is { IsEmpty: false } manual) return DecideManualFailoverWithoutLeader(input, view, manual, probe, paused);
         if (paused) return new Decision(HaAction.Nothing, "PAUSE: no leader, no automatic failover while paused");
+        if (RaceBlocker(input, view) is { } blocked) return blocked;
 
         // Its agent is frozen (SIGSTOP, a long GC pause, a stuck disk) or was killed, so its lease expired, but its
         // PostgreSQL still accepts writes: promoting now would make two writable primaries. Its agent fences it
@@ -111,6 +124,14 @@ public static class HaDecider
     {
         if (input.PostmasterAlive && input.Probe is { InRecovery: false })
         {
+            if (input.Dynamic.FailsafeMode && input.Failsafe is { } failsafe)
+            {
+                return failsafe.AllAccepted
+                    ? new Decision(HaAction.FailsafeHold,
+                        $"continue to run as a leader because failsafe mode is enabled and all members are accessible ({failsafe.Detail})")
+                    : new Decision(HaAction.DemoteOffline,
+                        $"demoting self because DCS is not accessible and I was a leader; failsafe mode could not confirm me: {failsafe.Detail}");
+            }
             return new Decision(HaAction.DemoteOffline,
                 "demoting self because DCS is not accessible and I was a leader");
         }
@@ -124,6 +145,8 @@ public static class HaDecider
         {
             if (!input.CanBootstrap)
                 return new Decision(HaAction.Nothing, "waiting for leader to bootstrap (no bootstrap section in the configuration)");
+            if (input.WatchdogUnusable is { } noWatchdog)
+                return new Decision(HaAction.Nothing, $"not bootstrapping: the required watchdog cannot be used ({noWatchdog})");
             if (input.Tags.NoFailover)
                 return new Decision(HaAction.Nothing, "waiting for leader to bootstrap (tagged nofailover)");
             return new Decision(HaAction.RaceForBootstrap, "trying to bootstrap a new cluster");
@@ -278,6 +301,13 @@ public static class HaDecider
             return new Decision(HaAction.RenewAndClearFailover, "Switchover is possible only to a specific candidate in a paused state");
 
         var verdicts = SwitchoverCandidates.Evaluate(view, me, request.Candidate, input.Peers, probe.WalPosition, input.Dynamic.MaximumLagOnFailover);
+        if (SynchronousReplication.IsOn(input.Dynamic))
+        {
+            // A switchover in synchronous mode may only hand over to a member the /sync key names.
+            verdicts = [.. verdicts.Select(v => v.Eligible && !SynchronousReplication.Matches(view.Sync, v.Name)
+                ? v with { Eligible = false, Why = "not a synchronous standby (not in /sync)" }
+                : v)];
+        }
         var best = SwitchoverCandidates.Best(verdicts);
         if (best is null)
         {
@@ -302,12 +332,36 @@ public static class HaDecider
         if (request.Leader == me && others.Count > 0)
             return new Decision(HaAction.Follow, "manual failover: I was the leader; leaving the race to the other members", null);
 
+        if (RaceBlocker(input, view) is { } blocked) return blocked;
         // The named candidate is gone: race as usual but without the lag check, ignoring the former leader.
         var race = input with { Peers = [.. input.Peers.Where(p => p.Name != request.Leader)] };
         var (healthy, why) = IsHealthiest(race, probe.WalPosition, view, checkLag: false);
         return healthy
             ? new Decision(HaAction.AcquireLock, "manual failover: the candidate is unavailable and I am the healthiest; acquiring the session lock")
             : new Decision(HaAction.Follow, $"following no leader: {why}", null);
+    }
+
+    /// <summary>
+    /// Rules that keep a standby out of the leader race whatever its WAL position (compat §5.5): a primary confirmed
+    /// itself over failsafe, failsafe topology, synchronous mode, a required watchdog.
+    /// </summary>
+    private static Decision? RaceBlocker(HaInput input, ClusterView view)
+    {
+        var me = input.Name;
+        if (input.FailsafeLeader is { } confirmed)
+            return new Decision(HaAction.Follow, $"failsafe mode is active: {confirmed} confirmed itself as the leader less than ttl ago; not racing", null);
+        if (input.Dynamic.FailsafeMode && view.Failsafe is { Count: > 0 } topology && !topology.ContainsKey(me))
+            return new Decision(HaAction.Follow, $"not healthy enough for leader race: {me} is not in the /failsafe topology", null);
+        if (SynchronousReplication.IsOn(input.Dynamic) && SynchronousReplication.Restricts(view.Sync)
+            && !SynchronousReplication.Matches(view.Sync, me))
+        {
+            return new Decision(HaAction.Follow,
+                $"not promoting: {me} is not a synchronous standby (/sync: leader {view.Sync!.Leader}, sync_standby " +
+                $"{(view.Sync.SyncStandbys.Count == 0 ? "none" : string.Join(",", view.Sync.SyncStandbys))})", null);
+        }
+        if (input.WatchdogUnusable is { } noWatchdog)
+            return new Decision(HaAction.Follow, $"not healthy enough for leader race: the required watchdog cannot be used ({noWatchdog})", null);
+        return null;
     }
 
     private static bool IsBehindClusterTimeline(int timeline, ClusterView view) =>
@@ -325,9 +379,12 @@ public static class HaDecider
                            $"maximum_lag_on_failover {input.Dynamic.MaximumLagOnFailover}");
         }
         var myPriority = input.Tags.FailoverPriority;
+        var syncOnly = SynchronousReplication.IsOn(input.Dynamic) && SynchronousReplication.Restricts(view.Sync);
         foreach (var peer in input.Peers)
         {
             if (!peer.Reachable || peer.Name == input.Name) continue;
+            // In synchronous mode only the /sync members compete: an asynchronous peer ahead of us cannot be promoted.
+            if (syncOnly && !SynchronousReplication.Matches(view.Sync, peer.Name) && !peer.IsPrimary) continue;
             if (peer.IsPrimary) return (false, $"{peer.Name} is still running as a primary");
             if (peer.NoFailover) continue;
             if (peer.WalPosition > ownWal)
@@ -337,4 +394,7 @@ public static class HaDecider
         }
         return (true, "healthiest");
     }
+
+    /// <summary>Patroni's sysid_valid: a non-empty string of ASCII digits.</summary>
+    public static bool IsValidSysid(string? value) => !string.IsNullOrEmpty(value) && value.All(char.IsAsciiDigit);
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using PgWarden.Config;
 using PgWarden.Dcs;
+using PgWarden.Ha.Safety;
 using PgWarden.Postgres;
 
 namespace PgWarden.Ha;
@@ -11,8 +12,10 @@ namespace PgWarden.Ha;
 /// compare-and-set; a failure part-way leaves the DCS as it was (bootstrap cancels its initialize key).
 /// </summary>
 internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance pg, NodeStatusBoard board,
-    TimeProvider time, ILogger log, HaRuntimeState state)
+    TimeProvider time, ILogger log, HaRuntimeState state, SafetyServices safety)
 {
+    private readonly SynchronousStandbyManager _sync = new(config.Name, dcs, pg, log, time);
+
     private TimeSpan StartTimeout => TimeSpan.FromSeconds(Math.Max(config.Postgresql.PgCtlTimeout, 10));
     private TimeSpan StopTimeout => TimeSpan.FromSeconds(Math.Max(config.Postgresql.PgCtlTimeout, 10));
 
@@ -57,6 +60,13 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
                 return null;
             case HaAction.StayStopped:
                 await StayStoppedAsync(ct);
+                return null;
+            case HaAction.FailsafeHold:
+                // ConfirmFailsafeAsync already counted the confirmation as a renewal (fence, watchdog).
+                return null;
+            case HaAction.DemoteAndReleaseLock:
+                await DemoteAsync(StopMode.Fast, RecoveryTarget.NoUpstream, ct, FencingStopBudget);
+                await ReleaseLockAsync(null, ct);
                 return null;
             case HaAction.RaceForBootstrap:
                 return await BootstrapAsync(input, ct);
@@ -120,6 +130,9 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
             if (!await pg.StartAsync(StartTimeout, ct))
                 throw new InvalidOperationException("postgres did not start after initdb");
             await pg.PostBootstrapAsync(ct);
+            // A new primary in strict synchronous mode runs with '*' before any client can connect: no commit is
+            // acknowledged unreplicated (after our own role setup, which would otherwise wait for a standby forever).
+            if (SynchronousReplication.IsStrict(dynamic)) await pg.SetSynchronousStandbyNamesAsync("*", ct);
             var sysid = pg.InspectDataDirectory().SystemIdentifier
                 ?? throw new InvalidOperationException("pg_controldata reported no system identifier after initdb");
 
@@ -130,6 +143,8 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
             var probe = await pg.ProbeAsync(ct);
             await dcs.TouchMemberAsync(MemberKeyBuilder.Build(config, "running", "master", probe, false, false), ct);
             var taking = time.GetTimestamp();
+            if (!safety.Watchdog.Activate(dynamic))
+                throw new InvalidOperationException("the required watchdog could not be activated");
             await dcs.TakeLeaderAsync(ct);
             state.RenewedAtTimestamp = taking;
             state.LastLeaderRenewal = time.GetUtcNow();
@@ -224,6 +239,7 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
             HaLog.DcsUnreachable(log, e.Kind.ToString(), e.Message);
             if (input.Probe is { InRecovery: false })
             {
+                if (await ConfirmFailsafeAsync(e.Kind.ToString(), ct) is { AllAccepted: true }) return false;
                 FailoverLog.DemotingWithoutDcs(log, e.Message);
                 await DemoteAsync(StopMode.Fast, RecoveryTarget.NoUpstream, ct, FencingStopBudget);
             }
@@ -240,9 +256,26 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
 
         state.RenewedAtTimestamp = started;
         state.LastLeaderRenewal = time.GetUtcNow();
+        safety.Failsafe.ActiveAsLeader = false;
         if (input.Probe is { InRecovery: false } probe)
         {
-            await PublishLeaderStateAsync(input.View!, probe, ct);
+            if (!safety.Watchdog.Activate(state.Dynamic))
+            {
+                SafetyLog.WatchdogRefusesLeadership(log, "the required watchdog could not be activated");
+                await DemoteAsync(StopMode.Fast, RecoveryTarget.NoUpstream, ct, FencingStopBudget);
+                await ReleaseLockAsync(null, ct);
+                return false;
+            }
+            safety.Watchdog.Keepalive();
+            try { await PublishLeaderStateAsync(input.View!, probe, ct); }
+            catch (DcsException e)
+            {
+                // The lock itself was renewed; a failed status/history write is retried next cycle and must not
+                // abort the cycle (the synchronous standby and failsafe bookkeeping below still run).
+                HaLog.DcsUnreachable(log, e.Kind.ToString(), e.Message);
+            }
+            await _sync.ProcessAsync(input.View!, state.Dynamic, probe, ct);
+            await WriteFailsafeTopologyAsync(input.View!, ct);
         }
         return true;
     }
@@ -283,6 +316,17 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
 
     private async Task PromoteAsync(HaInput input, CancellationToken ct)
     {
+        if (!safety.Watchdog.Activate(state.Dynamic))
+        {
+            SafetyLog.WatchdogRefusesLeadership(log, "the required watchdog could not be activated; releasing the leader lock");
+            await ReleaseLockAsync(null, ct);
+            return;
+        }
+        if (input.View is { } view && !await _sync.PrepareForPromotionAsync(view, state.Dynamic, ct))
+        {
+            safety.Watchdog.Disarm("promotion postponed");
+            return;
+        }
         var promoteStart = time.GetTimestamp();
         SetActionState("running", "promoted");
         try
@@ -357,6 +401,7 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
         state.ForgetLock();
         board.Publish(state.ToNodeStatus(config, board.Current) with { LastLeaderRenewal = null });
         await pg.StopAsync(mode, stopTimeout ?? StopTimeout, ct);
+        safety.Watchdog.Disarm("demoted");
         state.MarkStopped();
         ReleaseActionState("stopped", "demoted");
         await StartAsync(target, ct);
@@ -384,6 +429,7 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
         catch (DcsException) { }
         await pg.StopAsync(StopMode.Fast, StopTimeout, ct);
         state.MarkStopped();
+        safety.Watchdog.Disarm("switchover");
         ReleaseActionState("stopped", "demoted");
 
         var checkpoint = pg.InspectDataDirectory().CheckpointLsn;
@@ -415,6 +461,7 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
         await pg.StopAsync(StopMode.Immediate, FencingStopBudget, ct);
         state.MarkStopped();
         ReleaseActionState("stopped", "demoted");
+        if (!pg.IsPostmasterAlive()) safety.Watchdog.Disarm("hung primary killed");
         if (pg.IsPostmasterAlive())
         {
             // Still alive after SIGKILL: keep the lock rather than let a second primary appear; the lease decides.
@@ -506,6 +553,58 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
         state.PgState = "rewind failed";
     }
 
+    /// <summary>The leader keeps /failsafe = every member's api_url (itself included) while failsafe_mode is on.</summary>
+    private async Task WriteFailsafeTopologyAsync(ClusterView view, CancellationToken ct)
+    {
+        if (!state.Dynamic.FailsafeMode) return;
+        var members = view.Members.Where(m => !string.IsNullOrEmpty(m.Data.ApiUrl))
+            .ToDictionary(m => m.Name, m => m.Data.ApiUrl!, StringComparer.Ordinal);
+        if (!members.ContainsKey(config.Name) && view.FindMember(config.Name)?.Data.ApiUrl is null)
+            members[config.Name] = $"http://{config.RestApi.ConnectAddress}/patroni";
+        try { await dcs.WriteFailsafeAsync(members, ct); }
+        catch (DcsException e) { SafetyLog.FailsafeWriteFailed(log, e.Message); }
+    }
+
+    /// <summary>
+    /// The primary lost the DCS: POST /failsafe to every other member of the last known /failsafe topology. All
+    /// accepted: the confirmation counts as a renewal (fence deadline, watchdog keepalive) for this cycle. null when
+    /// failsafe_mode is off or we are not in the topology (then the caller demotes).
+    /// </summary>
+    public async Task<FailsafeOutcome?> ConfirmFailsafeAsync(string errorKind, CancellationToken ct)
+    {
+        if (!state.Dynamic.FailsafeMode || state.Role != "master") return null;
+        var topology = state.FailsafeTopology;
+        if (topology is null || !topology.ContainsKey(config.Name))
+        {
+            var missing = new FailsafeOutcome(false, topology is null ? "the /failsafe key was never read" : $"{config.Name} is not in /failsafe", 0);
+            SafetyLog.FailsafeRefused(log, errorKind, missing.Detail);
+            return missing;
+        }
+        var started = time.GetTimestamp();
+        var self = state.SelfMember;
+        var body = new System.Text.Json.Nodes.JsonObject
+        {
+            ["name"] = config.Name,
+            ["conn_url"] = self?.ConnUrl,
+            ["api_url"] = self?.ApiUrl ?? topology[config.Name],
+            ["slots"] = new System.Text.Json.Nodes.JsonObject(),
+        }.ToJsonString();
+        var outcome = await safety.FailsafeClient.ConfirmAsync(topology, config.Name, body, ct);
+        if (outcome.AllAccepted && state.Role == "master" && state.RenewedAtTimestamp is not null)
+        {
+            state.RenewedAtTimestamp = started;
+            safety.Failsafe.ActiveAsLeader = true;
+            safety.Watchdog.Keepalive();
+            SafetyLog.FailsafeHeld(log, errorKind, outcome.Members, time.GetElapsedTime(started).TotalMilliseconds);
+        }
+        else if (!outcome.AllAccepted)
+        {
+            safety.Failsafe.ActiveAsLeader = false;
+            SafetyLog.FailsafeRefused(log, errorKind, outcome.Detail);
+        }
+        return outcome;
+    }
+
     /// <summary>Set when an action rewrote the data directory: the loop must re-read pg_controldata.</summary>
     private bool _dataDirChanged;
 
@@ -526,6 +625,7 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
         board.Publish(state.ToNodeStatus(config, board.Current) with { LastLeaderRenewal = null });
         await pg.StopAsync(StopMode.Immediate, FencingStopBudget, ct);
         state.MarkStopped();
+        safety.Watchdog.Disarm("fenced");
     }
 
     /// <summary>SIGTERM: stop PostgreSQL cleanly, then (as leader) release the lock so replicas race at once.</summary>
@@ -540,6 +640,7 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
         {
             await pg.StopAsync(StopMode.Fast, StopTimeout, cts.Token);
             state.MarkStopped();
+            safety.Watchdog.Disarm("shutdown");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

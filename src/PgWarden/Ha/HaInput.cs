@@ -44,6 +44,12 @@ public sealed record HaInput
     public string? FormerLeaderStillPrimary { get; init; }
     /// <summary>Why the last pg_rewind failed; null when none failed since the last successful start.</summary>
     public string? RewindFailure { get; init; }
+    /// <summary>A primary without the DCS in failsafe_mode: what the members listed in /failsafe answered; null when not asked.</summary>
+    public Safety.FailsafeOutcome? Failsafe { get; init; }
+    /// <summary>A primary that confirmed itself over POST /failsafe less than ttl ago (we must not race); null when none.</summary>
+    public string? FailsafeLeader { get; init; }
+    /// <summary>Why a required watchdog cannot be used; null when it can (or the mode is not required).</summary>
+    public string? WatchdogUnusable { get; init; }
 }
 
 /// <summary>The local switches that decide what a diverged node may do to its data directory.</summary>

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using PgWarden.Config;
 using PgWarden.Dcs;
 using PgWarden.Ha.Operations;
+using PgWarden.Ha.Safety;
 using PgWarden.Postgres;
 
 namespace PgWarden.Ha;
@@ -29,9 +30,14 @@ public sealed class HaLoop
     private readonly PostmasterHealth? _health;
     private int _fencing;
 
+    private readonly SafetyServices _safety;
+
     public HaLoop(AgentConfig config, IDcs dcs, IPostgresInstance pg, PeerProber peers, NodeStatusBoard board,
-        TimeProvider time, ILogger<HaLoop> log, DynamicConfig initialDynamic, PostmasterHealth? health = null)
+        TimeProvider time, ILogger<HaLoop> log, DynamicConfig initialDynamic, PostmasterHealth? health = null,
+        SafetyServices? safety = null)
     {
+        _safety = safety ?? new SafetyServices(new Watchdog(config.Watchdog with { Mode = "off" }, log),
+            new FailsafeState(time), new FailsafeClient(new HttpClient(), null));
         _health = health;
         _config = config;
         _dcs = dcs;
@@ -41,7 +47,7 @@ public sealed class HaLoop
         _time = time;
         _log = log;
         State = new HaRuntimeState { Dynamic = initialDynamic };
-        _executor = new HaExecutor(config, dcs, pg, board, time, log, State);
+        _executor = new HaExecutor(config, dcs, pg, board, time, log, State, _safety);
         Callbacks = new CallbackRunner(config.Postgresql.Callbacks, config.Scope, log, CallbackRunner.DefaultTimeLimit);
         _operations = new NodeOperations(config, dcs, pg, board, time, log, State, Operations, Callbacks);
         _executor.Reload = _operations.ReloadAsync;
@@ -85,15 +91,17 @@ public sealed class HaLoop
     }
 
     /// <summary>
-    /// The leader's deadline, kept apart from the cycle: every 100 ms, if we run as the writable leader and our last
-    /// successful renewal (monotonic clock) is older than the fencing deadline, stop PostgreSQL at once. A cycle
-    /// that is late (slow disk, a DCS call using its whole retry_timeout) first gets a fast-path renewal here.
+    /// The leader's deadline, kept apart from the cycle: if we run as the writable leader and our last successful
+    /// renewal (monotonic clock) is older than the fencing deadline, stop PostgreSQL at once. A cycle that is late
+    /// (slow disk, a DCS call using its whole retry_timeout) first gets a fast-path renewal here. The task sleeps
+    /// until the next moment it could have to act (polling every 100 ms only once a renewal is overdue), so an idle
+    /// agent does not wake ten times a second for nothing.
     /// </summary>
     private async Task RunFenceAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100), _time);
-        while (await timer.WaitForNextTickAsync(ct))
+        while (!ct.IsCancellationRequested)
         {
+            await Task.Delay(NextFenceCheck(), _time, ct);
             if (State.RenewedAtTimestamp is not { } renewedAt || State.Role != "master") continue;
             var elapsed = _time.GetElapsedTime(renewedAt);
             var deadline = FenceDeadline(State.Dynamic, _dcs.LockLifetime);
@@ -111,11 +119,32 @@ public sealed class HaLoop
                 catch (Exception e) when (e is not OperationCanceledException) { HaLog.CycleFailed(_log, e.Message, e); }
                 finally { Volatile.Write(ref _fencing, 0); }
             }
-            else if (elapsed >= TimeSpan.FromSeconds(State.Dynamic.LoopWait + 1.5) && Volatile.Read(ref _fencing) == 0)
+            else if (elapsed >= FastPathAfter(State.Dynamic) && Volatile.Read(ref _fencing) == 0)
             {
                 await FastPathRenewAsync(renewedAt, deadline - elapsed, ct);
             }
         }
+    }
+
+    private static readonly TimeSpan FencePoll = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan FenceIdle = TimeSpan.FromSeconds(1);
+
+    /// <summary>A renewal this late gets a fast-path attempt from the fence task.</summary>
+    private static TimeSpan FastPathAfter(DynamicConfig d) => TimeSpan.FromSeconds(d.LoopWait + 1.5);
+
+    /// <summary>
+    /// How long the fence may sleep: until the renewal would be overdue or the deadline comes (then every 100 ms), at
+    /// most a second (a promotion or a changed ttl is seen within that), and a second when we are not the leader.
+    /// </summary>
+    private TimeSpan NextFenceCheck()
+    {
+        if (State.RenewedAtTimestamp is not { } renewedAt || State.Role != "master" || _dcs.LockLostReason is not null)
+            return _dcs.LockLostReason is not null ? FencePoll : FenceIdle;
+        // With a short ttl the fencing deadline can come before the fast-path threshold: wake for the earlier one.
+        var deadline = FenceDeadline(State.Dynamic, _dcs.LockLifetime);
+        var fastPath = FastPathAfter(State.Dynamic);
+        var untilNext = (deadline < fastPath ? deadline : fastPath) - _time.GetElapsedTime(renewedAt);
+        return untilNext <= FencePoll ? FencePoll : untilNext < FenceIdle ? untilNext : FenceIdle;
     }
 
     private async Task FastPathRenewAsync(long renewedAt, TimeSpan remaining, CancellationToken ct)
@@ -123,16 +152,27 @@ public sealed class HaLoop
         if (Interlocked.Exchange(ref _fencing, 1) == 1) return;
         try
         {
+            // failsafe_mode: leave half of the time before the deadline for asking the members instead.
+            var failsafe = State.Dynamic.FailsafeMode;
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            cts.CancelAfter(remaining);
+            cts.CancelAfter(failsafe ? remaining / 2 : remaining);
             var started = _time.GetTimestamp();
             var leader = State.View?.Leader;
             if (leader?.Name != _config.Name) return;
-            if (await _dcs.UpdateLeaderAsync(leader, cts.Token) && State.RenewedAtTimestamp == renewedAt)
+            string? failure = null;
+            try
             {
-                State.RenewedAtTimestamp = started;
-                State.LastLeaderRenewal = _time.GetUtcNow();
+                if (await _dcs.UpdateLeaderAsync(leader, cts.Token) && State.RenewedAtTimestamp == renewedAt)
+                {
+                    State.RenewedAtTimestamp = started;
+                    State.LastLeaderRenewal = _time.GetUtcNow();
+                }
             }
+            catch (DcsException e) { failure = e.Kind.ToString(); }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { failure = DcsErrorKind.Timeout.ToString(); }
+            // Every member confirming us counts like a renewal for the fence.
+            if (failure is not null && failsafe && State.RenewedAtTimestamp == renewedAt)
+                await _executor.ConfirmFailsafeAsync(failure, ct);
         }
         catch (Exception e) when (e is DcsException or OperationCanceledException && !ct.IsCancellationRequested)
         {
@@ -213,6 +253,9 @@ public sealed class HaLoop
         State.LastDecision = decision.Reason;
 
         var fatal = await _executor.ExecuteAsync(decision, input, ct);
+        // The watchdog guards a running primary only: never in pause, never once we are not (or no longer) the leader.
+        if (_safety.Watchdog.IsActive && (paused || State.Role != "master" || State.RenewedAtTimestamp is null))
+            _safety.Watchdog.Disarm(paused ? "pause" : "not the leading primary");
         if (fatal is null) await _operations.AfterActionAsync(decision, input, ct);
         await PublishAsync(input.View is not null, ct);
         return fatal;
@@ -271,8 +314,14 @@ public sealed class HaLoop
         catch (DcsException e)
         {
             HaLog.DcsUnreachable(_log, e.Kind.ToString(), e.Message);
+            State.LastDcsError = e.Kind;
         }
         State.View = view;
+        if (view is not null)
+        {
+            State.FailsafeTopology = view.Failsafe;
+            State.SelfMember = view.FindMember(_config.Name)?.Data ?? State.SelfMember;
+        }
 
         var alive = _pg.IsPostmasterAlive();
         var probe = alive ? await _pg.ProbeAsync(ct) : null;
@@ -297,6 +346,9 @@ public sealed class HaLoop
         if (view?.LeaderMember is { } lm && lm.Name != _config.Name && lm.Data.ParseConnUrl() is { Host: { } lh } lc)
             State.LastOtherLeader = (lm.Name, lh, lc.Port);
         else if (iHoldLock) State.LastOtherLeader = null;
+        FailsafeOutcome? failsafe = null;
+        if (view is null && probe is { InRecovery: false } && State.Dynamic.FailsafeMode)
+            failsafe = await _executor.ConfirmFailsafeAsync(State.LastDcsError?.ToString() ?? "unknown", ct);
 
         IReadOnlyList<PeerStatus> peers = [];
         string? formerLeaderStillPrimary = null;
@@ -340,6 +392,9 @@ public sealed class HaLoop
             Rejoin = new RejoinPolicy(_config.Postgresql.UsePgRewind ?? State.Dynamic.UsePgRewind,
                 _config.Postgresql.RemoveDataDirectoryOnRewindFailure, _config.Postgresql.RemoveDataDirectoryOnDivergedTimelines),
             RewindFailure = State.RewindFailureLeader == HaExecutor.RewindSourceKey(view) ? State.RewindFailure : null,
+            Failsafe = failsafe,
+            FailsafeLeader = State.Dynamic.FailsafeMode ? _safety.Failsafe.ActiveLeader() : null,
+            WatchdogUnusable = _safety.Watchdog.RequiredButUnusable(State.Dynamic),
         };
     }
 
@@ -361,6 +416,8 @@ public sealed class HaLoop
         }
         _board.Publish(State.ToNodeStatus(_config, _board.Current) with
         {
+            WatchdogFailed = _safety.Watchdog.RequiredButUnusable(State.Dynamic) is not null,
+            FailsafeActive = State.Dynamic.FailsafeMode && _safety.Failsafe.IsActive,
             PendingRestart = pending,
             PendingRestartParameters = _operations.Pending,
             ScheduledRestart = this.Operations.ScheduledRestart,
@@ -389,6 +446,12 @@ internal sealed class HaRuntimeState
     public string? RewindFailureLeader { get; set; }
     /// <summary>The last other member we saw holding the lock (name and PostgreSQL address), asked again before a leader race.</summary>
     public (string Name, string Host, int Port)? LastOtherLeader { get; set; }
+    /// <summary>The last /failsafe key read (failsafe_mode: whom to ask when the DCS is gone).</summary>
+    public IReadOnlyDictionary<string, string>? FailsafeTopology { get; set; }
+    /// <summary>Our own member key as last read (conn_url/api_url for the POST /failsafe body).</summary>
+    public MemberData? SelfMember { get; set; }
+    /// <summary>How the last DCS call failed (for the failsafe log lines).</summary>
+    public DcsErrorKind? LastDcsError { get; set; }
 
     /// <summary>We no longer hold (or may no longer rely on) the lock.</summary>
     public void ForgetLock()

@@ -35,6 +35,11 @@ public sealed record NodeStatus
     /// <summary>The scheduled restart as stored in the member key; null when none.</summary>
     public System.Text.Json.Nodes.JsonObject? ScheduledRestart { get; init; }
 
+    /// <summary>The watchdog is required but cannot be used (REST watchdog_failed: true; not promotable).</summary>
+    public bool WatchdogFailed { get; init; }
+    /// <summary>failsafe_mode is keeping this node's leader alive, or this replica accepted a POST /failsafe within ttl.</summary>
+    public bool FailsafeActive { get; init; }
+
     public bool IsPaused => View?.Config?.Value.Pause ?? Dynamic.Pause;
 
     /// <summary>Patroni's Ha.is_leader(): we hold the lock and the last renewal is younger than ttl.</summary>

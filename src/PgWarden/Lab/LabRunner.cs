@@ -45,7 +45,10 @@ public sealed class LabRunner(TextWriter output)
         else await StartEtcdAsync(state, net, enableV2: options.Dcs == DcsKind.Etcd, ct);
         Step($"{options.Dcs.SectionName()} is up on {string.Join(", ", state.DcsEndpoints)}", sw);
 
-        var spec = new LabClusterSpec(options.Scope, state.DcsEndpoints) { Ttl = options.Ttl, LoopWait = options.LoopWait, RetryTimeout = options.RetryTimeout, Dcs = options.Dcs };
+        var spec = new LabClusterSpec(options.Scope, state.DcsEndpoints) { Ttl = options.Ttl, LoopWait = options.LoopWait, RetryTimeout = options.RetryTimeout, Dcs = options.Dcs,
+            // The demo changes shared_buffers cluster-wide: a node-local value would override the DCS (as in Patroni).
+            SharedBuffersInDcs = true,
+        };
         for (var i = 1; i <= options.Nodes; i++)
         {
             var node = PrepareNode(options.Dir, spec, net, i);
@@ -161,7 +164,7 @@ public sealed class LabRunner(TextWriter output)
         File.SetUnixFileMode(home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var address = net.NodeAddress(i);
         var config = Path.Combine(home, "patroni.yml");
-        File.WriteAllText(config, NodeConfigTemplate.Render(spec, new NodeSpec(name, address, Path.Combine(home, "data"), Path.Combine(home, "pgpass"))));
+        Config.SecretFile.Write(config, NodeConfigTemplate.Render(spec, new NodeSpec(name, address, Path.Combine(home, "data"), Path.Combine(home, "pgpass"))));
         OsUsers.Chown(config, user);
         File.SetUnixFileMode(config, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         return new LabNode { Name = name, OsUser = user, Address = address, Home = home, ConfigPath = config };

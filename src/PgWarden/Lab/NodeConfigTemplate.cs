@@ -10,6 +10,8 @@ public sealed record NodeSpec(string Name, string Address, string DataDir, strin
     public int PgPort { get; init; } = 5432;
     public int RestPort { get; init; } = 8008;
     public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
+    /// <summary>Extra top-level YAML appended to this node's file (e.g. a watchdog: section).</summary>
+    public string ExtraYaml { get; init; } = "";
 }
 
 /// <summary>
@@ -26,6 +28,25 @@ public sealed record LabClusterSpec(string Scope, IReadOnlyList<string> EtcdHost
     public string SuperuserPassword { get; init; } = "postgres-secret";
     public string ReplicationPassword { get; init; } = "replicator-secret";
     public bool UsePgRewind { get; init; } = true;
+
+    /// <summary>
+    /// When set, written as postgresql.authentication.rewind (with the superuser's password when the name is the
+    /// superuser's). Patroni 3.0.2's --validate-config insists on it when use_pg_rewind is on; null keeps the
+    /// file as it was (the rewind falls back to the superuser).
+    /// </summary>
+    public string? RewindUser { get; init; }
+
+    public string? RewindPassword { get; init; }
+
+    /// <summary>
+    /// Where shared_buffers (32MB) is written: in the node's own postgresql.parameters (default) or in
+    /// bootstrap.dcs. Local parameters win over the DCS in Patroni, so a cluster whose shared_buffers is to be
+    /// changed with `patronictl edit-config` (the benchmark) must keep it in the DCS.
+    /// </summary>
+    public bool SharedBuffersInDcs { get; init; }
+
+    /// <summary>Extra bootstrap.dcs keys (name → YAML scalar), e.g. synchronous_mode: true, failsafe_mode: true.</summary>
+    public IReadOnlyDictionary<string, string> ExtraDcs { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>
@@ -53,7 +74,7 @@ public static class NodeConfigTemplate
                 ttl: {cluster.Ttl}
                 loop_wait: {cluster.LoopWait}
                 retry_timeout: {cluster.RetryTimeout}
-                maximum_lag_on_failover: 1048576
+                maximum_lag_on_failover: 1048576{ExtraDcsLines(cluster.ExtraDcs)}
                 postgresql:
                   use_pg_rewind: {(cluster.UsePgRewind ? "true" : "false")}
                   use_slots: true
@@ -65,6 +86,7 @@ public static class NodeConfigTemplate
                     max_replication_slots: 10
                     wal_keep_size: 128MB
                     wal_log_hints: "on"
+            {(cluster.SharedBuffersInDcs ? "        shared_buffers: 32MB" : "")}
               initdb:
               - encoding: UTF8
               - data-checksums
@@ -85,9 +107,10 @@ public static class NodeConfigTemplate
                 replication:
                   username: replicator
                   password: {cluster.ReplicationPassword}
+            {RewindBlock(cluster)}
               parameters:
                 unix_socket_directories: '{Path.GetDirectoryName(node.DataDir)}'
-                shared_buffers: 32MB
+            {(cluster.SharedBuffersInDcs ? "" : "    shared_buffers: 32MB")}
               pg_hba:
               - local all all trust
               - host replication replicator 127.0.0.1/32 scram-sha-256
@@ -99,10 +122,19 @@ public static class NodeConfigTemplate
             sb.Append("tags:\n");
             foreach (var (k, v) in node.Tags) sb.Append(inv, $"  {k}: {v}\n");
         }
+        if (node.ExtraYaml.Length > 0) sb.Append(node.ExtraYaml.TrimEnd('\n')).Append('\n');
         return sb.ToString();
     }
+
+    private static string ExtraDcsLines(IReadOnlyDictionary<string, string> extra) =>
+        string.Concat(extra.Select(kv => $"\n    {kv.Key}: {kv.Value}"));
 
     /// <summary>The DCS section of a node's YAML ("etcd3:", "etcd:" or "zookeeper:" with a hosts line), newline-terminated.</summary>
     public static string DcsSection(DcsKind dcs, IReadOnlyList<string> hosts) =>
         $"{dcs.SectionName()}:\n  hosts: {string.Join(",", hosts)}\n";
+
+    private static string RewindBlock(LabClusterSpec cluster) =>
+        cluster.RewindUser is not { } user
+            ? ""
+            : $"    rewind:\n      username: {user}\n      password: {cluster.RewindPassword ?? cluster.SuperuserPassword}";
 }

@@ -66,6 +66,15 @@ public interface IPostgresInstance
 
     Task ReloadAsync(CancellationToken ct);
 
+    /// <summary>The synchronous_standby_names value the HA loop manages; null: the user's value (synchronous_mode off).</summary>
+    string? SynchronousStandbyNames { get; }
+
+    /// <summary>
+    /// Set (or with null give back to the user's configuration) synchronous_standby_names: postgresql.conf is
+    /// rewritten and the server reloaded when it runs. Before any configuration was written it is only remembered.
+    /// </summary>
+    Task SetSynchronousStandbyNamesAsync(string? value, CancellationToken ct);
+
     /// <summary>On a primary: physical slots for the given names exist; other physical slots are dropped.</summary>
     Task SyncReplicationSlotsAsync(IReadOnlyCollection<string> slotNames, CancellationToken ct);
 

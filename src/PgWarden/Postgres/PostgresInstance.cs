@@ -239,6 +239,9 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
 
         var controlSettings = target is not null ? InspectDataDirectory().Settings : null;
         var parameters = PostgresParameters.Build(_config, dynamic, target, PgpassPath, controlSettings);
+        // synchronous_mode: the value the HA loop manages wins over the user's (Patroni's get_server_parameters).
+        if (Volatile.Read(ref _synchronousStandbyNames) is { } managed) parameters.Values["synchronous_standby_names"] = managed;
+        _lastWritten = (target, dynamic);
         foreach (var warning in parameters.Warnings) _logger.LogWarning("{Warning}", warning);
         changed |= await _owner.WriteIfChangedAsync(ConfFile, parameters.RenderConf(), OwnerOnly, ct).ConfigureAwait(false);
         _commandLineOptions = parameters.CommandLineOptions();
@@ -346,6 +349,19 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
             if (Remaining(deadline) <= TimeSpan.Zero) return false;
             await Task.Delay(TimeSpan.FromMilliseconds(100), _time, ct).ConfigureAwait(false);
         }
+    }
+
+    private string? _synchronousStandbyNames;
+    private (RecoveryTarget? Target, DynamicConfig Dynamic)? _lastWritten;
+
+    public string? SynchronousStandbyNames => Volatile.Read(ref _synchronousStandbyNames);
+
+    public async Task SetSynchronousStandbyNamesAsync(string? value, CancellationToken ct)
+    {
+        var previous = Interlocked.Exchange(ref _synchronousStandbyNames, value);
+        if (previous == value || _lastWritten is not { } last) return;
+        if (await WriteConfigurationAsync(last.Target, last.Dynamic, ct).ConfigureAwait(false) && IsPostmasterAlive())
+            await ReloadAsync(ct).ConfigureAwait(false);
     }
 
     public async Task ReloadAsync(CancellationToken ct)

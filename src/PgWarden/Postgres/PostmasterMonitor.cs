@@ -11,7 +11,9 @@ namespace PgWarden.Postgres;
 public sealed class PostmasterMonitor
 {
     public static readonly TimeSpan ProcessCheckInterval = TimeSpan.FromMilliseconds(200);
-    public static readonly TimeSpan ConnectionCheckInterval = TimeSpan.FromSeconds(1);
+    // A fresh connection costs a backend fork and a SCRAM exchange (most of an idle agent's CPU at 1 s). Death and
+    // SIGSTOP are already seen by the 200 ms /proc check; the fresh connection catches the rarer hangs.
+    public static readonly TimeSpan ConnectionCheckInterval = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan ConnectionTimeout = TimeSpan.FromSeconds(1);
 
     private readonly string _dataDir;

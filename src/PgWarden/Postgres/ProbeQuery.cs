@@ -41,7 +41,7 @@ internal static class ProbeQuery
         if (!await reader.ReadAsync(ct).ConfigureAwait(false))
             throw new InvalidOperationException("The probe query returned no row.");
         var inRecovery = reader.GetBoolean(0);
-        var pending = reader.IsDBNull(12) ? [] : reader.GetFieldValue<string[]>(12);
+        var pending = reader.IsDBNull(12) ? [] : PendingRestartParameters(reader.GetFieldValue<string[]>(12));
         return new PostgresProbe
         {
             InRecovery = inRecovery,
@@ -81,4 +81,12 @@ internal static class ProbeQuery
         static string? Str(JsonElement e, string name) =>
             e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
     }
+
+    /// <summary>
+    /// The parameters that really need a restart. Recovery settings and hot_standby change with the role (a
+    /// promotion drops recovery_target_timeline, which PostgreSQL then flags as pending): as in Patroni, they never
+    /// make a node "pending restart".
+    /// </summary>
+    internal static string[] PendingRestartParameters(IEnumerable<string> flaggedByPostgres) =>
+        flaggedByPostgres.Where(name => name != "hot_standby" && !PostgresParameters.RecoveryParameters.Contains(name)).ToArray();
 }

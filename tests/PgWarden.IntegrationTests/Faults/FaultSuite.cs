@@ -21,12 +21,17 @@ public sealed class FaultSuite(Action<string> log)
     public int LoopWait { get; init; } = 2;
     public int RetryTimeout { get; init; } = 3;
     public string Mode { get; init; } = "asynchronous replication";
+    /// <summary>Extra bootstrap.dcs keys, e.g. <see cref="StrictSynchronous"/>.</summary>
+    public IReadOnlyDictionary<string, string>? ExtraDcs { get; init; }
+
+    public static readonly IReadOnlyDictionary<string, string> StrictSynchronous =
+        new Dictionary<string, string> { ["synchronous_mode"] = "true", ["synchronous_mode_strict"] = "true" };
 
     public async Task<FaultReport> RunAsync(string scope, int seed, IReadOnlyList<FaultStep> steps, CancellationToken ct = default)
     {
         NodePartition.HealAll();
         log($"fault suite: seed {seed} (repeat with PGWARDEN_FAULT_SEED={seed}), {steps.Count} faults, ttl {Ttl}, loop_wait {LoopWait}, retry_timeout {RetryTimeout}, {Mode}");
-        await using var cluster = await AgentCluster.StartAsync(scope, 3, ttl: Ttl, loopWait: LoopWait, retryTimeout: RetryTimeout, etcdMembers: 3, ct: ct);
+        await using var cluster = await AgentCluster.StartAsync(scope, 3, ttl: Ttl, loopWait: LoopWait, retryTimeout: RetryTimeout, extraDcs: ExtraDcs, etcdMembers: 3, ct: ct);
         try
         {
             await cluster.WaitForHealthyAsync(TimeSpan.FromSeconds(180));

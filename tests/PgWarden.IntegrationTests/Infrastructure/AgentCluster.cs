@@ -23,8 +23,6 @@ public sealed class AgentCluster : IAsyncDisposable
     public static string Net { get; } = Environment.GetEnvironmentVariable("PGWARDEN_TEST_NET") ?? "127.0.0";
     public static string UserPrefix { get; } = Environment.GetEnvironmentVariable("PGWARDEN_TEST_USER_PREFIX") ?? "pg";
     public static string EtcdAddress => $"{Net}.5";
-    /// <summary>Member i (0-based) of a multi-member etcd: NET.5, then NET.7, NET.8 (NET.6 is the "nothing listens here" address).</summary>
-    public static string EtcdMemberAddress(int i) => i == 0 ? EtcdAddress : $"{Net}.{6 + i}";
     /// <summary>ZooKeeper servers live on NET.51, NET.52, NET.53.</summary>
     public static string ZooKeeperAddress(int index) => $"{Net}.{50 + index}";
     public static string NodeAddress(int index) => $"{Net}.{10 + index}";
@@ -62,7 +60,9 @@ public sealed class AgentCluster : IAsyncDisposable
     /// </summary>
     public static async Task<AgentCluster> StartAsync(string scope, int nodes, int ttl = 10, int loopWait = 2, int retryTimeout = 3,
         bool startAgents = true, DcsKind dcs = DcsKind.Etcd3, int zooKeeperServers = 1,
-        Func<int, IReadOnlyDictionary<string, string>?>? tagsFor = null, int etcdMembers = 1, CancellationToken ct = default)
+        Func<int, IReadOnlyDictionary<string, string>?>? tagsFor = null,
+        IReadOnlyDictionary<string, string>? extraDcs = null, Func<int, string?>? extraYamlFor = null, int etcdMembers = 1,
+        CancellationToken ct = default)
     {
         var root = Path.Combine("/var/tmp/pgwarden-it", $"{scope}-{Guid.NewGuid():N}"[..(scope.Length + 9)]);
         Directory.CreateDirectory(root);
@@ -74,21 +74,26 @@ public sealed class AgentCluster : IAsyncDisposable
         if (dcs == DcsKind.ZooKeeper)
             zk = await ZooKeeperEnsemble.StartAsync(Enumerable.Range(1, zooKeeperServers).Select(ZooKeeperAddress).ToList(), Path.Combine(root, "zk"), ct);
         else
-            etcd = await EtcdCluster.StartAsync(Enumerable.Range(0, etcdMembers).Select(EtcdMemberAddress).ToList(), Path.Combine(root, "etcd"), ct, enableV2: dcs == DcsKind.Etcd);
+            etcd = await EtcdCluster.StartAsync([.. Enumerable.Range(0, etcdMembers).Select(i => $"{Net}.{5 + i}")], Path.Combine(root, "etcd"), ct,
+                enableV2: dcs == DcsKind.Etcd);
         var hosts = zk?.Hosts ?? etcd!.Endpoints;
-        var spec = new LabClusterSpec(scope, hosts) { Ttl = ttl, LoopWait = loopWait, RetryTimeout = retryTimeout, Dcs = dcs };
+        var spec = new LabClusterSpec(scope, hosts)
+        {
+            Ttl = ttl, LoopWait = loopWait, RetryTimeout = retryTimeout, Dcs = dcs,
+            ExtraDcs = extraDcs ?? new Dictionary<string, string>(),
+        };
         var cluster = new AgentCluster { Scope = scope, Root = root, BinDir = binDir, Spec = spec };
         if (etcd is not null) cluster = new AgentCluster { Scope = scope, Root = root, BinDir = binDir, Spec = spec, Etcd = etcd };
         if (zk is not null) cluster = new AgentCluster { Scope = scope, Root = root, BinDir = binDir, Spec = spec, ZooKeeper = zk };
         for (var i = 1; i <= nodes; i++)
         {
-            var node = cluster.AddNode(i, tagsFor?.Invoke(i));
+            var node = cluster.AddNode(i, tagsFor?.Invoke(i), extraYamlFor?.Invoke(i));
             if (startAgents) node.Start();
         }
         return cluster;
     }
 
-    public ClusterNode AddNode(int index, IReadOnlyDictionary<string, string>? tags = null)
+    public ClusterNode AddNode(int index, IReadOnlyDictionary<string, string>? tags = null, string? extraYaml = null)
     {
         var name = $"node{index}";
         var user = NodeUser(index);
@@ -100,6 +105,7 @@ public sealed class AgentCluster : IAsyncDisposable
         var spec = new NodeSpec(name, NodeAddress(index), Path.Combine(home, "data"), Path.Combine(home, "pgpass"))
         {
             Tags = tags ?? new Dictionary<string, string>(),
+            ExtraYaml = extraYaml ?? "",
         };
         var configPath = Path.Combine(home, "patroni.yml");
         File.WriteAllText(configPath, NodeConfigTemplate.Render(Spec, spec));

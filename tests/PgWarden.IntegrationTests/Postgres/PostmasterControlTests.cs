@@ -74,7 +74,8 @@ public sealed class PostmasterControlTests(PrimaryFixture fixture) : IAsyncLifet
         {
             Assert.True(await WaitHealth(health, true, TimeSpan.FromSeconds(3)));
             refuse = true;
-            Assert.True(await WaitHealth(health, false, TimeSpan.FromSeconds(2)), "a failing connection check must make the postmaster unhealthy");
+            Assert.True(await WaitHealth(health, false, PostmasterMonitor.ConnectionCheckInterval + PostmasterMonitor.ConnectionTimeout + TimeSpan.FromSeconds(1)),
+                "a failing connection check must make the postmaster unhealthy within one check period");
         }
         finally
         {

@@ -74,6 +74,8 @@ public sealed class HaDeciderTests
         { "initialized but no leader: nothing to clone from", Input(View(), Empty, alive: false), HaAction.Nothing, null },
         // data directory checks
         { "foreign data directory is refused", Input(View("node2"), ForeignData, alive: false), HaAction.FatalSystemIdMismatch, null },
+        { "garbage in the initialize key proves nothing: keep following", Input(View("node2", initialize: "{\"not\": json"), StandbyData, Standby), HaAction.Follow, "node2" },
+        { "non-digit initialize value is no sysid mismatch", Input(View("node2", initialize: "7710836552808695120x"), StandbyData, Standby), HaAction.Follow, "node2" },
         { "data without initialize key: claim it", Input(View(initialize: null), PrimaryShutDown, alive: false), HaAction.ClaimInitialize, null },
         // postgres stopped
         { "lock holder, primary data: start as primary", Input(View("node1"), PrimaryShutDown, alive: false), HaAction.StartAsPrimary, null },

@@ -293,6 +293,38 @@ public sealed class Etcd3Client : IDisposable
         return share < MinPerRequest ? MinPerRequest : share;
     }
 
+    private (DcsErrorKind Kind, long At)? _lastFailure;
+
+    /// <summary>
+    /// The most telling failure kind the client classified since the given timestamp (NoLeader, then AuthFailed, then
+    /// ConnectionRefused); null when none. A caller whose own deadline fired first reports this instead of a bare
+    /// Timeout, so failsafe logic and operators see why etcd did not answer.
+    /// </summary>
+    public DcsErrorKind? FailureKindSince(long timestamp)
+    {
+        lock (gate) return _lastFailure is { } f && f.At >= timestamp ? f.Kind : null;
+    }
+
+    private static int Rank(DcsErrorKind kind) => kind switch
+    {
+        DcsErrorKind.NoLeader => 3,
+        DcsErrorKind.AuthFailed => 2,
+        DcsErrorKind.ConnectionRefused => 1,
+        _ => 0,
+    };
+
+    private void RecordFailure(DcsErrorKind kind)
+    {
+        if (Rank(kind) == 0) return;
+        var now = time.GetTimestamp();
+        lock (gate)
+        {
+            // Within one operation keep the most telling kind; a newer operation starts afresh.
+            if (_lastFailure is { } f && Rank(f.Kind) > Rank(kind) && time.GetElapsedTime(f.At) < RetryTimeout) return;
+            _lastFailure = (kind, now);
+        }
+    }
+
     private async Task<JsonNode> RunWithFailoverAsync(
         long start, Func<string, (HttpMethod Method, string Url, JsonObject? Body, bool UseToken)> build, CancellationToken ct)
     {
@@ -331,6 +363,7 @@ public sealed class Etcd3Client : IDisposable
                     throw new DcsReauthenticateException(error.Message);
             }
             sawNoLeader |= error.Kind == DcsErrorKind.NoLeader;
+            RecordFailure(error.Kind);
             logger.LogWarning("etcd {Endpoint}: {Kind}: {Message}; trying the next endpoint", endpoint, error.Kind, error.Message);
             attempts++;
             var count = MoveToNextEndpoint(endpoint);
