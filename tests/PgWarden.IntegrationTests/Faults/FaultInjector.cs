@@ -93,6 +93,12 @@ public sealed class FaultInjector(AgentCluster cluster)
             {
                 var (code, body) = await Scenario.SendAsync(HttpMethod.Post, primary.RestUrl + "/switchover",
                     $$"""{"leader":"{{primary.Name}}","candidate":"{{replica.Name}}"}""");
+                if (code == HttpStatusCode.PreconditionFailed && body.Contains("sync_standby", StringComparison.Ordinal))
+                {
+                    // Synchronous mode: only the synchronous standby qualifies; let the leader pick it.
+                    (code, body) = await Scenario.SendAsync(HttpMethod.Post, primary.RestUrl + "/switchover", $$"""{"leader":"{{primary.Name}}"}""");
+                    return $"switchover {primary.Name} -> its synchronous standby: {(int)code} {body.Split('\n')[0]}" + (code == HttpStatusCode.OK ? "" : " (refused)");
+                }
                 return $"switchover {primary.Name} -> {replica.Name}: {(int)code} {body.Split('\n')[0]}" +
                        (code == HttpStatusCode.OK ? "" : " (refused)");
             }
