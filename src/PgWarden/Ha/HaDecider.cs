@@ -105,6 +105,15 @@ public static class HaDecider
         if (paused) return new Decision(HaAction.Nothing, "PAUSE: no leader, no automatic failover while paused");
         if (RaceBlocker(input, view) is { } blocked) return blocked;
 
+        // Its agent is frozen (SIGSTOP, a long GC pause, a stuck disk) or was killed, so its lease expired, but its
+        // PostgreSQL still accepts writes: promoting now would make two writable primaries. Its agent fences it
+        // when it wakes up (or a restarted agent takes the free lock back); then we race.
+        if (input.FormerLeaderStillPrimary is { } former)
+        {
+            return new Decision(HaAction.Follow,
+                $"following no leader: the former leader {former} still runs as a primary (its agent stopped renewing the lock); not racing while it accepts writes", null);
+        }
+
         var (healthy, why) = IsHealthiest(input, probe.WalPosition, view);
         return healthy
             ? new Decision(HaAction.AcquireLock, "promoted self to leader by acquiring session lock")
@@ -227,8 +236,16 @@ public static class HaDecider
         var leader = view.Leader!.Name;
         var ours = input.DataDir.TimelineId ?? 0;
         var theirs = LeaderTimeline(view);
-        if (!WasPrimary(input.DataDir) || ours == 0 || theirs <= ours) return null;
-        return Repair(input, leader, $"this former primary is on timeline {ours} and the leader {leader} on {theirs}");
+        if (ours == 0 || theirs <= ours) return null;
+        if (WasPrimary(input.DataDir))
+            return Repair(input, leader, $"this former primary is on timeline {ours} and the leader {leader} on {theirs}");
+        // A standby on an older timeline normally follows the switch by itself. But one whose last checkpoint lies past
+        // the point where its timeline ended (it was a primary that got demoted without a rewind, or replayed a former
+        // primary's WAL) can never start: PostgreSQL says "requested timeline is not a child of this server's history"
+        // (fault suite: a node stuck restarting every 2 s). The history key tells exactly.
+        if (view.History?.LastOrDefault(h => h.Timeline == ours) is { } ended && input.DataDir.CheckpointLsn is { } checkpoint && checkpoint > ended.SwitchLsn)
+            return Repair(input, leader, $"this standby's last checkpoint {Postgres.Lsn.Format(checkpoint)} on timeline {ours} is past the point {Postgres.Lsn.Format(ended.SwitchLsn)} where the leader's history left that timeline");
+        return null;
     }
 
     private static Decision? StuckOnOldTimeline(HaInput input, ClusterView view, Postgres.PostgresProbe probe)
@@ -236,6 +253,11 @@ public static class HaDecider
         var theirs = LeaderTimeline(view);
         if (input.NotStreamingFor is not { } idle || idle < NotStreamingGrace(input.Dynamic)) return null;
         if (probe.Timeline == 0 || theirs <= probe.Timeline || !input.Rejoin.UsePgRewind) return null;
+        // Without a WAL receiver the timeline we see is pg_control's, which lags until the next restartpoint. A standby
+        // that never went past the point where its timeline ended (history key) has not diverged: PostgreSQL follows the
+        // switch by itself once its WAL receiver reconnects; stopping it for pg_rewind only delays that (fault suite).
+        if (view.History?.LastOrDefault(h => h.Timeline == probe.Timeline) is { } ended && probe.WalPosition <= ended.SwitchLsn)
+            return null;
         return Repair(input, view.Leader!.Name,
             $"not streaming for {idle.TotalSeconds:0} s on timeline {probe.Timeline} while the leader is on {theirs}");
     }

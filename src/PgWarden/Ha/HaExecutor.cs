@@ -210,6 +210,15 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
     {
         SetActionState("starting", target is null ? "master" : "replica");
         board.Publish(state.ToNodeStatus(config, board.Current));
+        if (target is { HasUpstream: true })
+        {
+            // A standby streams through its own slot, which the leader creates only for members it sees. After an
+            // expiry (agent killed or frozen) our member key is gone, and a standby that is not yet consistent
+            // (after pg_rewind) waits for that slot: publish the key before waiting for the start (fault suite:
+            // rejoins stalled for pg_ctl_timeout, 60 s).
+            try { await dcs.TouchMemberAsync(MemberKeyBuilder.Build(config, "starting", "replica", null, state.View?.Config?.Value.Pause ?? false, false), ct); }
+            catch (DcsException e) { HaLog.DcsUnreachable(log, e.Kind.ToString(), e.Message); }
+        }
         await pg.WriteConfigurationAsync(target, state.Dynamic, ct);
         var ok = await pg.StartAsync(StartTimeout, ct);
         if (!ok) HaLog.StartTimedOut(log, (int)StartTimeout.TotalSeconds);
@@ -374,6 +383,9 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
     {
         if (target is null) return; // no leader: keep streaming settings as they are until one appears
         var upstream = UpstreamOf(input.View!, target);
+        // The leader key can be back before its member key (an agent that woke up or restarted): without an address,
+        // keep streaming from where we are rather than dropping primary_conninfo (fault suite: "re-pointed to :0").
+        if (!upstream.HasUpstream) return;
         if (await pg.WriteConfigurationAsync(upstream, state.Dynamic, ct))
         {
             // PostgreSQL 13+ applies a changed primary_conninfo on reload (the WAL receiver restarts): no restart.
@@ -489,7 +501,14 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
         if (!result.Succeeded)
         {
             FailoverLog.RewindFailed(log, leader, result.Message);
-            state.RewindFailure = result.Message;
+            // The source going away mid-failover (connection refused, timed out) is not a verdict on our data: retry
+            // next cycle. A real failure is remembered for this leader only (fault suite: a stale "connection refused"
+            // from an earlier leader kept a diverged node from ever rewinding from the next one).
+            if (!RewindSourceUnreachable(result.Message))
+            {
+                state.RewindFailure = result.Message;
+                state.RewindFailureLeader = RewindSourceKey(view);
+            }
             ReleaseActionState("rewind failed", "replica");
             return;
         }
@@ -499,6 +518,17 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
         ReleaseActionState("stopped", "replica");
         await StartAsync(UpstreamOf(view, leader), ct);
     }
+
+    /// <summary>Which leader a pg_rewind ran against: name and timeline (a new failover makes an old failure stale).</summary>
+    internal static string? RewindSourceKey(ClusterView? view) =>
+        view?.Leader is { } l ? $"{l.Name}@{view.LeaderMember?.Data.Timeline ?? view.ClusterTimeline}" : null;
+
+    /// <summary>pg_rewind could not connect to (or lost) the source server: libpq's connection errors.</summary>
+    internal static bool RewindSourceUnreachable(string message) =>
+        message.Contains("connection to server", StringComparison.Ordinal) &&
+        (message.Contains("failed", StringComparison.Ordinal) || message.Contains("timeout", StringComparison.Ordinal))
+        || message.Contains("server closed the connection unexpectedly", StringComparison.Ordinal)
+        || message.Contains("could not connect to server", StringComparison.Ordinal);
 
     private async Task ReinitializeAsync(HaInput input, string leader, CancellationToken ct)
     {

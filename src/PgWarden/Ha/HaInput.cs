@@ -36,6 +36,12 @@ public sealed record HaInput
     public TimeSpan? NotStreamingFor { get; init; }
     /// <summary>How to rejoin after a divergence (use_pg_rewind and the remove_data_directory_* switches).</summary>
     public RejoinPolicy Rejoin { get; init; } = RejoinPolicy.Default;
+    /// <summary>
+    /// During a leader race: the name of the last leader we saw when its PostgreSQL, asked over a fresh connection, still
+    /// runs as a primary (its agent is frozen or dead, so its lock and member key expired, but the server accepts writes);
+    /// null when it is down, in recovery, unreachable, or there was no race.
+    /// </summary>
+    public string? FormerLeaderStillPrimary { get; init; }
     /// <summary>Why the last pg_rewind failed; null when none failed since the last successful start.</summary>
     public string? RewindFailure { get; init; }
     /// <summary>A primary without the DCS in failsafe_mode: what the members listed in /failsafe answered; null when not asked.</summary>

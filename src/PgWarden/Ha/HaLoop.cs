@@ -343,18 +343,32 @@ public sealed class HaLoop
         State.PrimaryDownSince = !alive && iHoldLock ? State.PrimaryDownSince ?? now : null;
         State.NotStreamingSince = probe is { InRecovery: true } && probe.ReplicationState != "streaming" ? State.NotStreamingSince ?? now : null;
 
+        if (view?.LeaderMember is { } lm && lm.Name != _config.Name && lm.Data.ParseConnUrl() is { Host: { } lh } lc)
+            State.LastOtherLeader = (lm.Name, lh, lc.Port);
+        else if (iHoldLock) State.LastOtherLeader = null;
         FailsafeOutcome? failsafe = null;
         if (view is null && probe is { InRecovery: false } && State.Dynamic.FailsafeMode)
             failsafe = await _executor.ConfirmFailsafeAsync(State.LastDcsError?.ToString() ?? "unknown", ct);
 
         IReadOnlyList<PeerStatus> peers = [];
+        string? formerLeaderStillPrimary = null;
         var pendingFailover = view?.Failover is { IsEmpty: false };
         var race = view is { Leader: null } && probe is { InRecovery: true } && !_config.Tags.NoFailover && (!State.Dynamic.Pause || pendingFailover);
         var switchover = iHoldLock && pendingFailover && probe is { InRecovery: false };
         if (race || switchover)
         {
             var deadline = TimeSpan.FromSeconds(Math.Min(2, Math.Max(1, State.Dynamic.RetryTimeout / 2.0)));
-            peers = await _peers.ProbeAsync(view!.Members.Where(m => m.Name != _config.Name), deadline, ct);
+            var peersTask = _peers.ProbeAsync(view!.Members.Where(m => m.Name != _config.Name), deadline, ct);
+            // The former leader's agent may be frozen or dead (no REST answer, member key expired) while its PostgreSQL
+            // still accepts writes: ask the server itself, in parallel with the peers.
+            var former = race && !pendingFailover ? State.LastOtherLeader : null;
+            var formerTask = former is { } f ? _pg.RemoteIsPrimaryAsync(f.Host, f.Port, deadline, ct) : Task.FromResult<bool?>(null);
+            peers = await peersTask;
+            if (await formerTask == true)
+            {
+                formerLeaderStillPrimary = former!.Value.Name;
+                FaultSafetyLog.FormerLeaderStillPrimary(_log, former.Value.Name, former.Value.Host, former.Value.Port);
+            }
         }
 
         return new HaInput
@@ -368,6 +382,7 @@ public sealed class HaLoop
             PostmasterAlive = alive,
             Probe = probe,
             Peers = peers,
+            FormerLeaderStillPrimary = formerLeaderStillPrimary,
             Now = _time.GetUtcNow(),
             LastLeaderRenewal = State.LastLeaderRenewal,
             SinceLastRenewal = Since(State.RenewedAtTimestamp),
@@ -376,7 +391,7 @@ public sealed class HaLoop
             NotStreamingFor = Since(State.NotStreamingSince),
             Rejoin = new RejoinPolicy(_config.Postgresql.UsePgRewind ?? State.Dynamic.UsePgRewind,
                 _config.Postgresql.RemoveDataDirectoryOnRewindFailure, _config.Postgresql.RemoveDataDirectoryOnDivergedTimelines),
-            RewindFailure = State.RewindFailure,
+            RewindFailure = State.RewindFailureLeader == HaExecutor.RewindSourceKey(view) ? State.RewindFailure : null,
             Failsafe = failsafe,
             FailsafeLeader = State.Dynamic.FailsafeMode ? _safety.Failsafe.ActiveLeader() : null,
             WatchdogUnusable = _safety.Watchdog.RequiredButUnusable(State.Dynamic),
@@ -427,6 +442,10 @@ internal sealed class HaRuntimeState
     public long? NotStreamingSince { get; set; }
     /// <summary>Why the last pg_rewind failed (cleared by a successful rewind or a re-clone).</summary>
     public string? RewindFailure { get; set; }
+    /// <summary>The leader (name@timeline) the failed pg_rewind ran against: a failure against an earlier leader says nothing about this one.</summary>
+    public string? RewindFailureLeader { get; set; }
+    /// <summary>The last other member we saw holding the lock (name and PostgreSQL address), asked again before a leader race.</summary>
+    public (string Name, string Host, int Port)? LastOtherLeader { get; set; }
     /// <summary>The last /failsafe key read (failsafe_mode: whom to ask when the DCS is gone).</summary>
     public IReadOnlyDictionary<string, string>? FailsafeTopology { get; set; }
     /// <summary>Our own member key as last read (conn_url/api_url for the POST /failsafe body).</summary>

@@ -88,6 +88,12 @@ public interface IPostgresInstance
     Task<long?> RemoteReceivedLsnAsync(string host, int port, CancellationToken ct);
 
     /// <summary>
+    /// Whether the server at host:port runs as a primary (pg_is_in_recovery() is false), asked over a fresh superuser
+    /// connection within timeout: true/false as it answered, null when it could not be asked (down, hung, unreachable).
+    /// </summary>
+    Task<bool?> RemoteIsPrimaryAsync(string host, int port, TimeSpan timeout, CancellationToken ct);
+
+    /// <summary>
     /// pg_rewind of the stopped local data directory from the server at host:port (the leader). It runs crash
     /// recovery itself when the target was not shut down cleanly, and says "no rewind required" when our WAL did not
     /// go past the fork point. Never throws for a failed rewind: the result carries pg_rewind's own message.

@@ -293,7 +293,8 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
         while (true)
         {
             var remaining = Remaining(deadline);
-            if (await _connections.AcceptsConnectionsAsync(Min(remaining, TimeSpan.FromSeconds(1)) + TimeSpan.FromMilliseconds(100), ct).ConfigureAwait(false))
+            // remaining is negative when pg_ctl itself outlived the deadline: still ask once, never with a negative timeout.
+            if (await _connections.AcceptsConnectionsAsync(Max(Min(remaining, TimeSpan.FromSeconds(1)), TimeSpan.Zero) + TimeSpan.FromMilliseconds(100), ct).ConfigureAwait(false))
                 return true;
             // Gone (crashed at start-up): stop waiting. A missing pid file is allowed for a moment after pg_ctl -W.
             if (!IsPostmasterAlive() && _time.GetUtcNow() - startedAt > TimeSpan.FromSeconds(2))
@@ -425,6 +426,30 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
                   ELSE pg_catalog.pg_current_wal_flush_lsn() - '0/0'::pg_lsn END::bigint
                 """, conn);
             return await cmd.ExecuteScalarAsync(cts.Token).ConfigureAwait(false) is long l ? l : null;
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    public async Task<bool?> RemoteIsPrimaryAsync(string host, int port, TimeSpan timeout, CancellationToken ct)
+    {
+        var su = _config.Postgresql.Authentication.Superuser;
+        var seconds = Math.Max(1, (int)Math.Ceiling(timeout.TotalSeconds));
+        var csb = new NpgsqlConnectionStringBuilder
+        {
+            Host = host, Port = port, Username = su.Username, Password = su.Password, Database = _config.Postgresql.Database,
+            ApplicationName = "pgwarden", Timeout = seconds, CommandTimeout = seconds, Pooling = false, SslMode = SslMode.Prefer,
+        };
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout);
+        try
+        {
+            await using var conn = new NpgsqlConnection(csb.ConnectionString);
+            await conn.OpenAsync(cts.Token).ConfigureAwait(false);
+            await using var cmd = new NpgsqlCommand("SELECT pg_catalog.pg_is_in_recovery()", conn);
+            return await cmd.ExecuteScalarAsync(cts.Token).ConfigureAwait(false) is bool inRecovery ? !inRecovery : null;
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or OperationCanceledException && !ct.IsCancellationRequested)
         {

@@ -43,6 +43,9 @@ public sealed class EtcdCluster : IAsyncDisposable
 
     public int Count => ips.Count;
 
+    /// <summary>Whether member index was started and not killed since.</summary>
+    public bool IsRunning(int index) => processes[index] is { HasExited: false };
+
     /// <summary>enableV2: also serve etcd's v2 keys API (--enable-v2), for the etcd: section.</summary>
     public static async Task<EtcdCluster> StartAsync(IReadOnlyList<string> ips, string dataRoot, CancellationToken ct, bool enableV2 = false)
     {

@@ -21,6 +21,34 @@ public sealed class SplitBrainChecker : IAsyncDisposable
     public SplitBrainChecker(AgentCluster cluster) => _cluster = cluster;
 
     public int Rounds { get; private set; }
+    /// <summary>The checker's clock, for callers that relate their own events to its rounds.</summary>
+    public TimeSpan Elapsed => _clock.Elapsed;
+
+    /// <summary>
+    /// Violating rounds merged into windows: consecutive violating rounds (no clean round between them) are one window
+    /// during which two nodes accepted writes in overlapping intervals.
+    /// </summary>
+    public IReadOnlyList<(TimeSpan From, TimeSpan To, string[] Writable)> Windows()
+    {
+        var windows = new List<(TimeSpan From, TimeSpan To, string[] Writable)>();
+        lock (_violations)
+        {
+            foreach (var (at, writable) in _violations)
+            {
+                if (windows.Count > 0 && CleanRoundsBetween(windows[^1].To, at) == 0)
+                    windows[^1] = (windows[^1].From, at, [.. windows[^1].Writable.Union(writable).Order()]);
+                else windows.Add((at, at, writable));
+            }
+        }
+        return windows;
+    }
+
+    private readonly List<TimeSpan> _cleanRounds = [];
+
+    private int CleanRoundsBetween(TimeSpan from, TimeSpan to)
+    {
+        lock (_cleanRounds) return _cleanRounds.Count(t => t > from && t < to);
+    }
     public IReadOnlyList<(TimeSpan At, string[] Writable)> Violations { get { lock (_violations) return [.. _violations]; } }
     public IReadOnlyDictionary<string, int> AcceptedPerNode { get { lock (_accepted) return new Dictionary<string, int>(_accepted); } }
 
@@ -44,6 +72,7 @@ public sealed class SplitBrainChecker : IAsyncDisposable
             Rounds++;
             lock (_accepted) foreach (var w in writable) _accepted[w] = _accepted.GetValueOrDefault(w) + 1;
             if (writable.Length > 1) lock (_violations) _violations.Add((round, writable));
+            else lock (_cleanRounds) _cleanRounds.Add(round);
             var wait = TimeSpan.FromMilliseconds(100) - (_clock.Elapsed - round);
             try { if (wait > TimeSpan.Zero) await Task.Delay(wait, ct); }
             catch (OperationCanceledException) { break; }

@@ -20,10 +20,15 @@ public sealed class WriteProbe : IAsyncDisposable
     private Task? _run;
     private long _next;
 
-    public WriteProbe(AgentCluster cluster) => _cluster = cluster;
+    /// <summary>client: several probes write to one table; client k uses ids k*10^9+1, k*10^9+2, ... so ids never collide.</summary>
+    public WriteProbe(AgentCluster cluster, int client = 0)
+    {
+        _cluster = cluster;
+        _next = client * 1_000_000_000L;
+    }
 
     public IReadOnlyCollection<long> Acknowledged => [.. _acked.Keys];
-    public int Attempts => (int)Interlocked.Read(ref _next);
+    public int Attempts => (int)(Interlocked.Read(ref _next) % 1_000_000_000L);
 
     public static async Task CreateTableAsync(ClusterNode primary)
     {
@@ -107,6 +112,8 @@ public sealed class WriteProbe : IAsyncDisposable
     /// <summary>Acknowledged ids the node does not have.</summary>
     public async Task<IReadOnlyList<long>> MissingOnAsync(ClusterNode node)
     {
+        // Snapshot first: an insert acknowledged while the SELECT runs must not count as missing.
+        var acked = _acked.Keys.ToList();
         await using var conn = node.Connect();
         await conn.OpenAsync();
         var present = new HashSet<long>();
@@ -115,7 +122,7 @@ public sealed class WriteProbe : IAsyncDisposable
         {
             while (await reader.ReadAsync()) present.Add(reader.GetInt64(0));
         }
-        return [.. _acked.Keys.Where(id => !present.Contains(id)).OrderBy(id => id)];
+        return [.. acked.Where(id => !present.Contains(id)).OrderBy(id => id)];
     }
 
     public async ValueTask DisposeAsync()
