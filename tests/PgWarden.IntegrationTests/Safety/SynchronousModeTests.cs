@@ -44,11 +44,12 @@ public sealed class SynchronousModeTests(ITestOutputHelper output)
         Assert.True(pcode == 0, plist);
         Assert.Matches($@"\| {syncStandby.Name} .*\| Sync Standby", plist);
 
-        // Health endpoints.
-        Assert.Equal(HttpStatusCode.OK, (await AgentCluster.GetAsync($"{syncStandby.RestUrl}/sync")).Code);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await AgentCluster.GetAsync($"{asyncStandby.RestUrl}/sync")).Code);
-        Assert.Equal(HttpStatusCode.OK, (await AgentCluster.GetAsync($"{asyncStandby.RestUrl}/async")).Code);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await AgentCluster.GetAsync($"{syncStandby.RestUrl}/async")).Code);
+        // Health endpoints: each node answers from its own last view of /sync, fresh within one loop.
+        async Task<bool> Answers(ClusterNode node, string path, HttpStatusCode code) => (await AgentCluster.GetAsync($"{node.RestUrl}{path}")).Code == code;
+        await Wait.UntilAsync(async () =>
+            await Answers(syncStandby, "/sync", HttpStatusCode.OK) && await Answers(asyncStandby, "/sync", HttpStatusCode.ServiceUnavailable) &&
+            await Answers(asyncStandby, "/async", HttpStatusCode.OK) && await Answers(syncStandby, "/async", HttpStatusCode.ServiceUnavailable),
+            TimeSpan.FromSeconds(10), "/sync and /async to answer 200 on the sync and the async standby respectively");
 
         // Failover: only the synchronous standby may be promoted; the async one must never hold the lock.
         sw.Restart();
