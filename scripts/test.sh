@@ -20,7 +20,7 @@ for project in tests/PgWarden.Tests tests/PgWarden.IntegrationTests; do
   set -e
   if [ "$rc" != 0 ]; then
     status=1
-    echo "-- failures in $name:"; grep -E -A 25 '^\s+Failed ' "$results/$name.log" | head -400 || tail -50 "$results/$name.log"
+    echo "-- failures in $name:"; grep -E -A 150 '^\s+Failed ' "$results/$name.log" | head -1500 || tail -50 "$results/$name.log"
   fi
 done
 passed=0; failed=0; skipped=0

@@ -27,8 +27,14 @@ public sealed class ZooKeeperFailureTests(ITestOutputHelper output)
             await Wait.UntilAsync(async () => await cluster.LeaderAsync() != oldLeader.Name, TimeSpan.FromSeconds(30),
                 "the stopped leader's znode to vanish with its session");
             output.WriteLine($"leader znode of {oldLeader.Name} gone {sw.Elapsed.TotalSeconds:F1} s after SIGSTOP (session timeout 10 s)");
-            await Wait.UntilAsync(async () => await cluster.LeaderAsync() == other.Name, TimeSpan.FromSeconds(30), $"{other.Name} to take the lock");
-            output.WriteLine($"{other.Name} holds the lock {sw.Elapsed.TotalSeconds:F1} s after SIGSTOP");
+            // Its PostgreSQL still answers as a primary (a frozen agent cannot fence itself): the replica must not
+            // promote now, or two servers would accept writes. It waits while the old primary answers as one.
+            var waitUntil = sw.Elapsed + TimeSpan.FromSeconds(5);
+            while (sw.Elapsed < waitUntil)
+            {
+                Assert.NotEqual(other.Name, await cluster.LeaderAsync());
+                await Task.Delay(250);
+            }
         }
         finally
         {
@@ -36,7 +42,8 @@ public sealed class ZooKeeperFailureTests(ITestOutputHelper output)
         }
         var resumed = sw.Elapsed;
 
-        // Awake again, the old leader learns its session expired: renewal fails, it demotes.
+        // Awake again, the old leader learns its session expired: renewal fails, it demotes; only then does the
+        // replica take the lock (demoted before a replica is promoted).
         await Wait.UntilAsync(async () =>
         {
             try
@@ -51,6 +58,8 @@ public sealed class ZooKeeperFailureTests(ITestOutputHelper output)
             }
         }, TimeSpan.FromSeconds(60), $"{oldLeader.Name} to stop being a primary", TimeSpan.FromMilliseconds(200));
         output.WriteLine($"{oldLeader.Name} is no longer a primary {(sw.Elapsed - resumed).TotalSeconds:F1} s after SIGCONT");
+        await Wait.UntilAsync(async () => await cluster.LeaderAsync() == other.Name, TimeSpan.FromSeconds(30), $"{other.Name} to take the lock");
+        output.WriteLine($"{other.Name} holds the lock {(sw.Elapsed - resumed).TotalSeconds:F1} s after SIGCONT");
         Assert.Contains("session", oldLeader.Agent!.Output + File.ReadAllText(oldLeader.Agent.LogPath), StringComparison.OrdinalIgnoreCase);
         await cluster.WaitForHealthyAsync(TimeSpan.FromSeconds(90));
         Assert.Equal(other.Name, await cluster.LeaderAsync());
