@@ -146,12 +146,23 @@ public static class FailoverEndpoints
             members = [.. view.Members.Where(m => m.Name != currentLeader && !string.IsNullOrEmpty(m.Data.ApiUrl))];
             if (members.Count == 0) return $"{action} is not possible: cluster does not have members except leader";
         }
-        var statuses = await peers.ProbeAsync(members, ProbeDeadline, ct);
         var leaderWal = view.LeaderMember?.Data.XlogLocation ?? view.LeaderOptime ?? 0;
         var maxLag = view.Config?.Value.MaximumLagOnFailover ?? api.Board.Current.Dynamic.MaximumLagOnFailover;
-        var verdicts = SwitchoverCandidates.Evaluate(view, currentLeader, candidate, statuses, leaderWal, maxLag);
-        if (verdicts.Any(v => v.Eligible)) return null;
-        return $"{action} is not possible: no good candidates have been found ({SwitchoverCandidates.Explain(verdicts)})";
+        // Members publish their WAL position once per loop (no SQL per REST request): right after a burst of writes
+        // a candidate can look behind for up to one loop. A refusal for lag alone is re-checked until the
+        // candidates' next reports (loop_wait + 1 s) before it is final.
+        var settle = TimeSpan.FromSeconds(api.Board.Current.Dynamic.LoopWait + 1);
+        var started = api.Time.GetTimestamp();
+        while (true)
+        {
+            var statuses = await peers.ProbeAsync(members, ProbeDeadline, ct);
+            var verdicts = SwitchoverCandidates.Evaluate(view, currentLeader, candidate, statuses, leaderWal, maxLag);
+            if (verdicts.Any(v => v.Eligible)) return null;
+            var lagOnly = verdicts.Count > 0 && verdicts.All(v => v.Why.StartsWith("lag ", StringComparison.Ordinal));
+            if (!lagOnly || api.Time.GetElapsedTime(started) >= settle)
+                return $"{action} is not possible: no good candidates have been found ({SwitchoverCandidates.Explain(verdicts)})";
+            await Task.Delay(TimeSpan.FromMilliseconds(500), api.Time, ct);
+        }
     }
 
     /// <summary>Patroni's poll_failover_result, at 100 ms instead of 1 s for the same 2*max(10, loop_wait) s.</summary>
