@@ -10,11 +10,34 @@ namespace PgWarden.Ha;
 /// <summary>
 /// Carries out one <see cref="Decision"/> against PostgreSQL and the DCS. Role-changing DCS writes are
 /// compare-and-set; a failure part-way leaves the DCS as it was (bootstrap cancels its initialize key).
+/// Split by concern: this file (dispatch, start, lock, promotion, demotion, shutdown), HaExecutor.Bootstrap.cs
+/// (initdb and cloning), HaExecutor.Rejoin.cs (rewind, re-clone, staying stopped), HaExecutor.Failsafe.cs.
 /// </summary>
-internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance pg, NodeStatusBoard board,
-    TimeProvider time, ILogger log, HaRuntimeState state, SafetyServices safety)
+internal sealed partial class HaExecutor
 {
-    private readonly SynchronousStandbyManager _sync = new(config.Name, dcs, pg, log, time);
+    private AgentConfig config;
+    private readonly IDcs dcs;
+    private readonly IPostgresInstance pg;
+    private readonly NodeStatusBoard board;
+    private readonly TimeProvider time;
+    private readonly ILogger log;
+    private readonly HaRuntimeState state;
+    private readonly SafetyServices safety;
+    private readonly SynchronousStandbyManager _sync;
+
+    public HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance pg, NodeStatusBoard board,
+        TimeProvider time, ILogger log, HaRuntimeState state, SafetyServices safety)
+    {
+        this.config = config;
+        this.dcs = dcs;
+        this.pg = pg;
+        this.board = board;
+        this.time = time;
+        this.log = log;
+        this.state = state;
+        this.safety = safety;
+        _sync = new(config.Name, dcs, pg, log, time);
+    }
 
     private TimeSpan StartTimeout => TimeSpan.FromSeconds(Math.Max(config.Postgresql.PgCtlTimeout, 10));
     private TimeSpan StopTimeout => TimeSpan.FromSeconds(Math.Max(config.Postgresql.PgCtlTimeout, 10));
@@ -110,100 +133,6 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
         var (host, port) = m.Data.ParseConnUrl();
         if (host is null) return RecoveryTarget.NoUpstream;
         return new RecoveryTarget(host, port, state.Dynamic.UseSlots ? SlotNames.FromMemberName(config.Name) : null);
-    }
-
-    private async Task<int?> BootstrapAsync(HaInput input, CancellationToken ct)
-    {
-        if (!await dcs.InitializeAsync(create: true, "", ct))
-        {
-            HaLog.LostBootstrapRace(log);
-            return null;
-        }
-
-        var started = time.GetTimestamp();
-        SetActionState("initializing new cluster", "uninitialized");
-        try
-        {
-            var dynamic = state.Dynamic;
-            await pg.InitDbAsync(ct);
-            await pg.WriteConfigurationAsync(null, dynamic, ct);
-            if (!await pg.StartAsync(StartTimeout, ct))
-                throw new InvalidOperationException("postgres did not start after initdb");
-            await pg.PostBootstrapAsync(ct);
-            // A new primary in strict synchronous mode runs with '*' before any client can connect: no commit is
-            // acknowledged unreplicated (after our own role setup, which would otherwise wait for a standby forever).
-            if (SynchronousReplication.IsStrict(dynamic)) await pg.SetSynchronousStandbyNamesAsync("*", ct);
-            var sysid = pg.InspectDataDirectory().SystemIdentifier
-                ?? throw new InvalidOperationException("pg_controldata reported no system identifier after initdb");
-
-            // Order as Patroni: the system identifier, the dynamic config, then the lock that wakes the replicas.
-            await dcs.InitializeAsync(create: false, sysid, ct);
-            if (config.Bootstrap?.DcsJson is { } dcsJson) await dcs.SetConfigAsync(dcsJson, null, ct);
-            // The member key says "running" before the lock appears: replicas woken by the lock can clone at once.
-            var probe = await pg.ProbeAsync(ct);
-            await dcs.TouchMemberAsync(MemberKeyBuilder.Build(config, "running", "master", probe, false, false), ct);
-            var taking = time.GetTimestamp();
-            if (!safety.Watchdog.Activate(dynamic))
-                throw new InvalidOperationException("the required watchdog could not be activated");
-            await dcs.TakeLeaderAsync(ct);
-            state.RenewedAtTimestamp = taking;
-            state.LastLeaderRenewal = time.GetUtcNow();
-            state.SystemIdentifier = sysid;
-            HaLog.Bootstrapped(log, sysid, time.GetElapsedTime(started).TotalSeconds);
-            ReleaseActionState("running", "master");
-            return null;
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            HaLog.BootstrapFailed(log, e.Message, e);
-            try { await dcs.CancelInitializationAsync(CancellationToken.None); } catch (DcsException) { }
-            try { await pg.StopAsync(StopMode.Immediate, StopTimeout, CancellationToken.None); } catch (Exception) { }
-            MoveAsideFailedDataDirectory();
-            ReleaseActionState("initdb failed", "uninitialized");
-            return 1;
-        }
-    }
-
-    /// <summary>Patroni renames a failed bootstrap's data directory to &lt;path&gt;.failed so nothing half-made is reused.</summary>
-    private void MoveAsideFailedDataDirectory()
-    {
-        var dir = config.Postgresql.DataDir;
-        if (!Directory.Exists(dir)) return;
-        var failed = dir.TrimEnd('/') + ".failed";
-        if (Directory.Exists(failed)) Directory.Delete(failed, recursive: true);
-        Directory.Move(dir, failed);
-    }
-
-    private async Task CloneAsync(ClusterView view, string source, CancellationToken ct)
-    {
-        var member = view.FindMember(source);
-        var (host, port) = member?.Data.ParseConnUrl() ?? (null, 0);
-        if (host is null) return;
-
-        // Publish "creating replica" before the long copy so /patroni and list show it.
-        SetActionState("creating replica", "uninitialized");
-        board.Publish(state.ToNodeStatus(config, board.Current));
-        try
-        {
-            await dcs.TouchMemberAsync(MemberKeyBuilder.Build(config, state.PgState, state.Role, null, false, false), ct);
-        }
-        catch (DcsException) { }
-
-        var started = time.GetTimestamp();
-        try
-        {
-            var slot = state.Dynamic.UseSlots ? SlotNames.FromMemberName(config.Name) : null;
-            await pg.CloneAsync(host, port, slot, ct);
-            HaLog.Cloned(log, source, time.GetElapsedTime(started).TotalSeconds);
-            ReleaseActionState("stopped", "replica");
-            var upstream = UpstreamOf(view, view.Leader?.Name == source || view.Leader is null ? source : view.Leader.Name);
-            await StartAsync(upstream, ct);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            HaLog.CloneFailed(log, source, e.Message);
-            ReleaseActionState("stopped", "uninitialized");
-        }
     }
 
     private async Task StartAsync(RecoveryTarget? target, CancellationToken ct)
@@ -483,130 +412,6 @@ internal sealed class HaExecutor(AgentConfig config, IDcs dcs, IPostgresInstance
             HaLog.LeaderReleaseFailed(log, e.Message);
         }
     }
-
-    private async Task RewindAsync(HaInput input, string leader, CancellationToken ct)
-    {
-        var view = input.View!;
-        var (host, port) = view.FindMember(leader)?.Data.ParseConnUrl() ?? (null, 0);
-        if (host is null) return;
-        if (pg.IsPostmasterAlive())
-        {
-            await pg.StopAsync(StopMode.Fast, StopTimeout, ct);
-            state.MarkStopped();
-        }
-        SetActionState("running pg_rewind", "replica");
-        board.Publish(state.ToNodeStatus(config, board.Current));
-        var started = time.GetTimestamp();
-        var result = await pg.RewindAsync(host, port, ct);
-        if (!result.Succeeded)
-        {
-            FailoverLog.RewindFailed(log, leader, result.Message);
-            // The source going away mid-failover (connection refused, timed out) is not a verdict on our data: retry
-            // next cycle. A real failure is remembered for this leader only (fault suite: a stale "connection refused"
-            // from an earlier leader kept a diverged node from ever rewinding from the next one).
-            if (!RewindSourceUnreachable(result.Message))
-            {
-                state.RewindFailure = result.Message;
-                state.RewindFailureLeader = RewindSourceKey(view);
-            }
-            ReleaseActionState("rewind failed", "replica");
-            return;
-        }
-        FailoverLog.Rewound(log, leader, result.Message, time.GetElapsedTime(started).TotalSeconds);
-        state.RewindFailure = null;
-        _dataDirChanged = true;
-        ReleaseActionState("stopped", "replica");
-        await StartAsync(UpstreamOf(view, leader), ct);
-    }
-
-    /// <summary>Which leader a pg_rewind ran against: name and timeline (a new failover makes an old failure stale).</summary>
-    internal static string? RewindSourceKey(ClusterView? view) =>
-        view?.Leader is { } l ? $"{l.Name}@{view.LeaderMember?.Data.Timeline ?? view.ClusterTimeline}" : null;
-
-    /// <summary>pg_rewind could not connect to (or lost) the source server: libpq's connection errors.</summary>
-    internal static bool RewindSourceUnreachable(string message) =>
-        message.Contains("connection to server", StringComparison.Ordinal) &&
-        (message.Contains("failed", StringComparison.Ordinal) || message.Contains("timeout", StringComparison.Ordinal))
-        || message.Contains("server closed the connection unexpectedly", StringComparison.Ordinal)
-        || message.Contains("could not connect to server", StringComparison.Ordinal);
-
-    private async Task ReinitializeAsync(HaInput input, string leader, CancellationToken ct)
-    {
-        if (pg.IsPostmasterAlive())
-        {
-            await pg.StopAsync(StopMode.Immediate, FencingStopBudget, ct);
-            state.MarkStopped();
-        }
-        FailoverLog.Reinitializing(log, leader);
-        state.RewindFailure = null;
-        _dataDirChanged = true;
-        await CloneAsync(input.View!, leader, ct);
-    }
-
-    private async Task StayStoppedAsync(CancellationToken ct)
-    {
-        if (pg.IsPostmasterAlive())
-        {
-            await pg.StopAsync(StopMode.Fast, StopTimeout, ct);
-            state.MarkStopped();
-        }
-        state.PgState = "rewind failed";
-    }
-
-    /// <summary>The leader keeps /failsafe = every member's api_url (itself included) while failsafe_mode is on.</summary>
-    private async Task WriteFailsafeTopologyAsync(ClusterView view, CancellationToken ct)
-    {
-        if (!state.Dynamic.FailsafeMode) return;
-        var members = view.Members.Where(m => !string.IsNullOrEmpty(m.Data.ApiUrl))
-            .ToDictionary(m => m.Name, m => m.Data.ApiUrl!, StringComparer.Ordinal);
-        if (!members.ContainsKey(config.Name) && view.FindMember(config.Name)?.Data.ApiUrl is null)
-            members[config.Name] = $"http://{config.RestApi.ConnectAddress}/patroni";
-        try { await dcs.WriteFailsafeAsync(members, ct); }
-        catch (DcsException e) { SafetyLog.FailsafeWriteFailed(log, e.Message); }
-    }
-
-    /// <summary>
-    /// The primary lost the DCS: POST /failsafe to every other member of the last known /failsafe topology. All
-    /// accepted: the confirmation counts as a renewal (fence deadline, watchdog keepalive) for this cycle. null when
-    /// failsafe_mode is off or we are not in the topology (then the caller demotes).
-    /// </summary>
-    public async Task<FailsafeOutcome?> ConfirmFailsafeAsync(string errorKind, CancellationToken ct)
-    {
-        if (!state.Dynamic.FailsafeMode || state.Role != "master") return null;
-        var topology = state.FailsafeTopology;
-        if (topology is null || !topology.ContainsKey(config.Name))
-        {
-            var missing = new FailsafeOutcome(false, topology is null ? "the /failsafe key was never read" : $"{config.Name} is not in /failsafe", 0);
-            SafetyLog.FailsafeRefused(log, errorKind, missing.Detail);
-            return missing;
-        }
-        var started = time.GetTimestamp();
-        var self = state.SelfMember;
-        var body = new System.Text.Json.Nodes.JsonObject
-        {
-            ["name"] = config.Name,
-            ["conn_url"] = self?.ConnUrl,
-            ["api_url"] = self?.ApiUrl ?? topology[config.Name],
-            ["slots"] = new System.Text.Json.Nodes.JsonObject(),
-        }.ToJsonString();
-        var outcome = await safety.FailsafeClient.ConfirmAsync(topology, config.Name, body, ct);
-        if (outcome.AllAccepted && state.Role == "master" && state.RenewedAtTimestamp is not null)
-        {
-            state.RenewedAtTimestamp = started;
-            safety.Failsafe.ActiveAsLeader = true;
-            safety.Watchdog.Keepalive();
-            SafetyLog.FailsafeHeld(log, errorKind, outcome.Members, time.GetElapsedTime(started).TotalMilliseconds);
-        }
-        else if (!outcome.AllAccepted)
-        {
-            safety.Failsafe.ActiveAsLeader = false;
-            SafetyLog.FailsafeRefused(log, errorKind, outcome.Detail);
-        }
-        return outcome;
-    }
-
-    /// <summary>Set when an action rewrote the data directory: the loop must re-read pg_controldata.</summary>
-    private bool _dataDirChanged;
 
     public bool TakeDataDirChanged()
     {
