@@ -149,8 +149,8 @@ public static class FailoverEndpoints
         var leaderWal = view.LeaderMember?.Data.XlogLocation ?? view.LeaderOptime ?? 0;
         var maxLag = view.Config?.Value.MaximumLagOnFailover ?? api.Board.Current.Dynamic.MaximumLagOnFailover;
         // Members publish their WAL position once per loop (no SQL per REST request): right after a burst of writes
-        // a candidate can look behind for up to one loop. A refusal for lag alone is re-checked until the
-        // candidates' next reports (loop_wait + 1 s) before it is final.
+        // a candidate can look behind for up to one loop. Such refusals are re-checked until the candidates' next
+        // reports (loop_wait + 1 s) before they are final.
         var settle = TimeSpan.FromSeconds(api.Board.Current.Dynamic.LoopWait + 1);
         var started = api.Time.GetTimestamp();
         while (true)
@@ -158,8 +158,11 @@ public static class FailoverEndpoints
             var statuses = await peers.ProbeAsync(members, ProbeDeadline, ct);
             var verdicts = SwitchoverCandidates.Evaluate(view, currentLeader, candidate, statuses, leaderWal, maxLag);
             if (verdicts.Any(v => v.Eligible)) return null;
-            var lagOnly = verdicts.Count > 0 && verdicts.All(v => v.Why.StartsWith("lag ", StringComparison.Ordinal));
-            if (!lagOnly || api.Time.GetElapsedTime(started) >= settle)
+            // Lag (a report up to one loop old) and a failed probe (e.g. a pooled connection the peer had closed) are
+            // transient: re-probe until the settle time before refusing.
+            var transient = verdicts.Count > 0 && verdicts.All(v =>
+                v.Why.StartsWith("lag ", StringComparison.Ordinal) || v.Why.StartsWith("did not answer", StringComparison.Ordinal));
+            if (!transient || api.Time.GetElapsedTime(started) >= settle)
                 return $"{action} is not possible: no good candidates have been found ({SwitchoverCandidates.Explain(verdicts)})";
             await Task.Delay(TimeSpan.FromMilliseconds(500), api.Time, ct);
         }
