@@ -18,8 +18,21 @@ internal sealed partial class HaExecutor
             .ToDictionary(m => m.Name, m => m.Data.ApiUrl!, StringComparer.Ordinal);
         if (!members.ContainsKey(config.Name) && view.FindMember(config.Name)?.Data.ApiUrl is null)
             members[config.Name] = $"http://{config.RestApi.ConnectAddress}/patroni";
-        try { await dcs.WriteFailsafeAsync(members, ct); }
-        catch (DcsException e) { SafetyLog.FailsafeWriteFailed(log, e.Message); }
+        // The members to ask during an outage must be the ones the key names now, not the ones read at the start of
+        // this cycle: a member listed in the key but never asked could race for the lock while we hold on.
+        try
+        {
+            await dcs.WriteFailsafeAsync(members, ct);
+            state.FailsafeTopology = members;
+        }
+        catch (DcsException e)
+        {
+            // The write may have landed or not: ask both the old and the new members.
+            if (state.FailsafeTopology is { } old)
+                foreach (var (name, url) in old) members.TryAdd(name, url);
+            state.FailsafeTopology = members;
+            SafetyLog.FailsafeWriteFailed(log, e.Message);
+        }
     }
 
     /// <summary>

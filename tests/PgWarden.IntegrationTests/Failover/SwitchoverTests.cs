@@ -65,7 +65,7 @@ public abstract class SwitchoverScenario<TBackend>(FailoverClusterOn<TBackend> f
         var (leader, replica) = await HealthyAsync();
         await using var probe = new WriteProbe(Cluster);
         probe.Start();
-        await Wait.UntilAsync(() => probe.Acknowledged.Count > 20, TimeSpan.FromSeconds(10), "the write probe to get going");
+        await probe.WaitForAcksAsync(20, TimeSpan.FromSeconds(15), "the write probe to get going");
 
         var sw = Stopwatch.StartNew();
         var (code, text) = Scenario.Pgwarden("switchover", "-c", leader.ConfigPath, "--leader", leader.Name, "--candidate", replica.Name, "--force");
@@ -136,7 +136,7 @@ public abstract class SwitchoverScenario<TBackend>(FailoverClusterOn<TBackend> f
         var oldTimeline = await Scenario.TimelineAsync(leader);
         await using var probe = new WriteProbe(Cluster);
         probe.Start();
-        await Wait.UntilAsync(() => probe.Acknowledged.Count > 50, TimeSpan.FromSeconds(10), "the write probe to get going");
+        await probe.WaitForAcksAsync(50, TimeSpan.FromSeconds(15), "the write probe to get going");
 
         var sw = Stopwatch.StartNew();
         Scenario.KillAgentAndPostmaster(leader);

@@ -20,15 +20,35 @@ public sealed class WriteProbe : IAsyncDisposable
     private Task? _run;
     private long _next;
 
-    /// <summary>client: several probes write to one table; client k uses ids k*10^9+1, k*10^9+2, ... so ids never collide.</summary>
+    private static long s_probes;
+    private readonly long _base;
+
+    /// <summary>
+    /// client: several probes write to one table; client k uses ids from k*10^9, and every probe of the process gets
+    /// its own block of 10^6 ids within that, so probes of tests sharing one cluster and table never collide.
+    /// </summary>
     public WriteProbe(AgentCluster cluster, int client = 0)
     {
         _cluster = cluster;
-        _next = client * 1_000_000_000L;
+        _base = client * 1_000_000_000L + Interlocked.Increment(ref s_probes) % 1000 * 1_000_000L;
+        _next = _base;
     }
 
     public IReadOnlyCollection<long> Acknowledged => [.. _acked.Keys];
-    public int Attempts => (int)(Interlocked.Read(ref _next) % 1_000_000_000L);
+
+    /// <summary>The last error an insert or the search for the primary met (null while all went well).</summary>
+    public string? LastError { get; private set; }
+
+    /// <summary>Waits for more than <paramref name="count"/> acknowledged inserts; a timeout names the last error.</summary>
+    public async Task WaitForAcksAsync(int count, TimeSpan deadline, string what)
+    {
+        try { await Wait.UntilAsync(() => _acked.Count > count, deadline, what); }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}: {_acked.Count} acknowledged of {Attempts} attempts; last error: {LastError ?? "none"}", e);
+        }
+    }
+    public int Attempts => (int)(Interlocked.Read(ref _next) - _base);
 
     public static async Task CreateTableAsync(ClusterNode primary)
     {
@@ -50,7 +70,12 @@ public sealed class WriteProbe : IAsyncDisposable
                 if (conn is null)
                 {
                     conn = await FindPrimaryAsync(ct);
-                    if (conn is null) { await Task.Delay(50, ct); continue; }
+                    if (conn is null)
+                    {
+                        LastError ??= "no node answered as a writable primary";
+                        await Task.Delay(50, ct);
+                        continue;
+                    }
                 }
                 var id = Interlocked.Increment(ref _next);
                 await using (var cmd = new NpgsqlCommand($"INSERT INTO {Table}(id) VALUES ($1)", conn) { CommandTimeout = 3 })
@@ -62,8 +87,9 @@ public sealed class WriteProbe : IAsyncDisposable
                 await Task.Delay(20, ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
-            catch (Exception)
+            catch (Exception e)
             {
+                LastError = $"{DateTime.UtcNow:HH:mm:ss.fff} {e.GetType().Name}: {e.Message}";
                 if (conn is not null) { try { await conn.DisposeAsync(); } catch (Exception) { } }
                 conn = null;
             }
@@ -88,7 +114,10 @@ public sealed class WriteProbe : IAsyncDisposable
                     return conn;
                 }
             }
-            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested) { }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                LastError = $"{DateTime.UtcNow:HH:mm:ss.fff} {node.Name}: {e.GetType().Name}: {e.Message}";
+            }
             await conn.DisposeAsync();
         }
         return null;

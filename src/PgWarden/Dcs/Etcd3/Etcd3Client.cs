@@ -325,6 +325,26 @@ public sealed class Etcd3Client : IDisposable
         }
     }
 
+    private (string Endpoint, DcsErrorKind Kind, long At)? _lastLoggedFailure;
+    private static readonly TimeSpan RepeatWarningEvery = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// An outage fails every request every 200 ms: warn when the endpoint or the kind of failure changes, or every
+    /// 30 s while it lasts, so the log shows the outage without burying what the agent decided because of it.
+    /// </summary>
+    private void LogEndpointFailure(string endpoint, Etcd3Error error)
+    {
+        bool warn;
+        lock (gate)
+        {
+            warn = _lastLoggedFailure is not { } l || l.Endpoint != endpoint || l.Kind != error.Kind
+                   || time.GetElapsedTime(l.At) >= RepeatWarningEvery;
+            if (warn) _lastLoggedFailure = (endpoint, error.Kind, time.GetTimestamp());
+        }
+        if (warn) logger.LogWarning("etcd {Endpoint}: {Kind}: {Message}; trying the next endpoint", endpoint, error.Kind, error.Message);
+        else logger.LogDebug("etcd {Endpoint}: {Kind}: {Message}; trying the next endpoint", endpoint, error.Kind, error.Message);
+    }
+
     private async Task<JsonNode> RunWithFailoverAsync(
         long start, Func<string, (HttpMethod Method, string Url, JsonObject? Body, bool UseToken)> build, CancellationToken ct)
     {
@@ -346,7 +366,11 @@ public sealed class Etcd3Client : IDisposable
             var endpoint = CurrentEndpoint;
             var (method, url, body, useToken) = build(endpoint);
             var (node, error, exception) = await SendOnceAsync(method, url, body, useToken, perRequest, ct);
-            if (node is not null) return node;
+            if (node is not null)
+            {
+                if (_lastLoggedFailure is not null) lock (gate) _lastLoggedFailure = null;
+                return node;
+            }
             if (error!.Kind == DcsErrorKind.Timeout && await HasNoLeaderAsync(endpoint, start, budget, ct))
                 error = error with { Kind = DcsErrorKind.NoLeader, Message = error.Message + " (the member reports no raft leader)" };
             // An attempt cut short by the end of the budget says less than the error before it.
@@ -364,7 +388,7 @@ public sealed class Etcd3Client : IDisposable
             }
             sawNoLeader |= error.Kind == DcsErrorKind.NoLeader;
             RecordFailure(error.Kind);
-            logger.LogWarning("etcd {Endpoint}: {Kind}: {Message}; trying the next endpoint", endpoint, error.Kind, error.Message);
+            LogEndpointFailure(endpoint, error);
             attempts++;
             var count = MoveToNextEndpoint(endpoint);
             if (attempts % count == 0)
