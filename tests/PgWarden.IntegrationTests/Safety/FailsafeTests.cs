@@ -46,7 +46,8 @@ public sealed class FailsafeTests(ITestOutputHelper output)
         await using var cluster = await AgentCluster.StartAsync("itfs", 3, extraDcs: FailsafeOn);
         using var dump = new LogDump(output, cluster);
         var (leader, replicas) = await ReadyAsync(cluster);
-        var hold = TimeSpan.FromSeconds(3 * cluster.Spec.Ttl);
+        // 1.5 x ttl: well past the moment the lock would have expired without failsafe.
+        var hold = TimeSpan.FromSeconds(1.5 * cluster.Spec.Ttl);
 
         // POST /failsafe by hand: a running primary refuses, a replica accepts and says where it is.
         var body = """{"name":"node9","conn_url":"postgres://x:5432/postgres","api_url":"http://x:8008/patroni","slots":{}}""";
@@ -114,7 +115,7 @@ public sealed class FailsafeTests(ITestOutputHelper output)
         var (leader, _) = await ReadyAsync(cluster);
         cluster.Etcd.Kill(1);
         cluster.Etcd.Kill(2);
-        await AssertStaysPrimaryAsync(leader, TimeSpan.FromSeconds(3 * cluster.Spec.Ttl), "etcd lost quorum (no leader)");
+        await AssertStaysPrimaryAsync(leader, TimeSpan.FromSeconds(1.5 * cluster.Spec.Ttl), "etcd lost quorum (no leader)");
         var log = leader.Agent!.Output;
         var kinds = new[] { "NoLeader", "Timeout", "ConnectionRefused" }.Where(k => log.Contains($"failsafe: DCS unreachable ({k})")).ToList();
         output.WriteLine($"error kinds that triggered failsafe: {string.Join(", ", kinds)}");
@@ -146,7 +147,7 @@ public sealed class FailsafeTests(ITestOutputHelper output)
         try
         {
             var sw = Stopwatch.StartNew();
-            while (sw.Elapsed < TimeSpan.FromSeconds(3 * cluster.Spec.Ttl))
+            while (sw.Elapsed < TimeSpan.FromSeconds(1.5 * cluster.Spec.Ttl))
             {
                 Assert.True(await SafetyHelpers.IsWritablePrimaryAsync(leader), $"the primary stopped after {sw.Elapsed.TotalSeconds:F1} s");
                 foreach (var r in replicas) Assert.False(await SafetyHelpers.IsWritablePrimaryAsync(r), $"{r.Name} became a second primary");
