@@ -84,7 +84,7 @@ public static class DcsCodec
         switch (relativeKey)
         {
             case DcsKeys.LeaderKey:
-                return value.Length == 0 || value.Any(char.IsControl) || value.Length > 256 || value.TrimStart().StartsWith('{')
+                return value.Length == 0 || value.Any(char.IsControl) || value.Length > 256 || value.TrimStart().StartsWith('{') || value.TrimStart().StartsWith('[')
                     ? "expected a member name" : null;
             case DcsKeys.ConfigKey:
                 return ConfigError(value) is { } error ? "expected the dynamic configuration as a JSON object: " + error : null;
