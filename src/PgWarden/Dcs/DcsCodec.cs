@@ -96,7 +96,10 @@ public static class DcsCodec
                 return long.TryParse(value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out _) ? null : "expected an integer LSN";
             case DcsKeys.FailoverKey:
                 var trimmed = value.Trim();
-                if (trimmed.Length == 0 || (!trimmed.StartsWith('{') && trimmed.Contains(':'))) return null;
+                if (trimmed.Length == 0) return null;
+                if (!trimmed.StartsWith('{') && trimmed.Contains(':'))
+                    return trimmed.Any(c => char.IsControl(c) || c is '[' or ']' or '{' or '}' or '"')
+                        ? "expected a JSON object {\"leader\":..,\"member\":..} or \"leader:candidate\"" : null;
                 return TryParseObject(trimmed) is null ? "expected a JSON object {\"leader\":..,\"member\":..} or \"leader:candidate\"" : null;
             case DcsKeys.SyncKey:
                 return TryParseObject(value) is null ? "expected a JSON object {\"leader\":..,\"sync_standby\":..}" : null;

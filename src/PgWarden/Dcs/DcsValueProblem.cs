@@ -14,7 +14,8 @@ public sealed record DcsValueProblem(string Key, string RawValue, string Problem
     {
         get
         {
-            var oneLine = RawValue.ReplaceLineEndings(" ");
+            // Control characters (binary garbage) are shown escaped: a log line must stay one printable line.
+            var oneLine = string.Concat(RawValue.Select(c => char.IsControl(c) ? $"\\x{(int)c:x2}" : c.ToString()));
             return oneLine.Length <= 60 ? oneLine : oneLine[..60] + "...";
         }
     }

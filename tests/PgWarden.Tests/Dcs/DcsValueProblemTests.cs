@@ -20,6 +20,7 @@ public sealed class DcsValueProblemTests
     [InlineData("status", "\"text\"")]
     [InlineData("optime/leader", "abc")]
     [InlineData("failover", "{broken")]
+    [InlineData("failover", "[1, {\"leader\": 5}, null]")]
     [InlineData("sync", "42")]
     [InlineData("sync", "not json")]
     [InlineData("history", "{\"a\":1}")]
@@ -68,6 +69,10 @@ public sealed class DcsValueProblemTests
         Assert.Equal(["members/node1", "sync"], view.Problems.Select(p => p.Key).Order(StringComparer.Ordinal));
         Assert.Equal("%%%garbage%%%", view.Problems.Single(p => p.Key == "members/node1").Excerpt);
     }
+
+    [Fact]
+    public void The_excerpt_is_one_printable_line() =>
+        Assert.Equal("a\\x00b\\x0ac", new DcsValueProblem("sync", "a\u0000b\nc", "x").Excerpt);
 
     [Fact]
     public void Each_distinct_bad_value_is_logged_once_per_key_and_a_repair_is_noticed()
