@@ -9,9 +9,10 @@ namespace PgWarden.IntegrationTests.Safety;
 
 /// <summary>
 /// The agents' etcd credentials stop working while they run, against a real etcd with authentication switched on under
-/// them: the agents log in when etcd starts asking, and once their user is deleted the failure is told apart from an
-/// unreachable etcd (kind AuthFailed, naming the user, never the password) while the agent carries on. etcd 3.4 serves
-/// lease keepalives without a permission check, so the leader's lock (and PostgreSQL) legitimately stays.
+/// them: the failure is told apart from an unreachable etcd (kind AuthFailed, naming the user, never the password) and
+/// handled like one: with failsafe_mode the primary keeps running while every member confirms it; without it the
+/// primary demotes. etcd 3.4 serves lease keepalives without a permission check and the watch keeps streaming, so
+/// until etcd restarts only the agents' writes fail; the test restarts etcd to take the reads away as well.
 /// </summary>
 public sealed class EtcdAuthLossTests(ITestOutputHelper output)
 {
@@ -68,7 +69,7 @@ public sealed class EtcdAuthLossTests(ITestOutputHelper output)
         }, deadline, $"{node.Name} to log \"{text}\" {count} time(s)");
 
     [Fact]
-    public async Task Deleted_credentials_are_reported_as_an_auth_failure_naming_the_user_and_the_agent_carries_on()
+    public async Task Revoked_or_deleted_credentials_are_an_auth_failure_handled_like_an_unreachable_dcs()
     {
         await using var cluster = await AgentCluster.StartAsync("itau", 2, startAgents: false,
             extraDcs: new Dictionary<string, string> { ["failsafe_mode"] = "true" });
@@ -102,14 +103,13 @@ public sealed class EtcdAuthLossTests(ITestOutputHelper output)
         Assert.DoesNotContain("DCS is not accessible", leader.Agent.Output[mark[leader]..], StringComparison.Ordinal);
         Assert.True(await SafetyHelpers.IsWritablePrimaryAsync(leader));
 
-        // 1. The user is deleted under the agents (failsafe_mode on): its token is refused and so is the login; the kind
-        //    is AuthFailed, and the primary runs on while the replica confirms it. (A password change alone does not cut
-        //    a running agent off: etcd's simple token stays valid while it is used.)
-        await AsRootAsync(endpoint, "user", "delete", User);
-        var rejected = await RawRangeAsync(endpoint, User, UserPassword);
-        output.WriteLine($"login after the user was deleted: HTTP {rejected.Status} {rejected.Body}");
-        // The watch cache serves reads and etcd 3.4 does not check permissions on lease keepalives, so the leader's lock
-        // stays valid; its next write (a member key with a new xlog_location) is refused. Writes on the primary make one.
+        // 1. The role is revoked under the agents (failsafe_mode on). The watch cache still serves reads and etcd 3.4 does
+        //    not check permissions on lease keepalives, so the lock stays valid; the next write (a member key with a new
+        //    xlog_location; writes on the primary make one) is refused even with a fresh token: AuthFailed.
+        await AsRootAsync(endpoint, "user", "revoke-role", User, User);
+        var denied = await RawRangeAsync(endpoint, User, UserPassword);
+        output.WriteLine($"range with a fresh token after the role was revoked: HTTP {denied.Status} {denied.Body}");
+        Assert.Contains("permission denied", denied.Body, StringComparison.Ordinal);
         var sw = Stopwatch.StartNew();
         await SafetyHelpers.ScalarAsync(leader, "CREATE TABLE IF NOT EXISTS auth_loss(i int)");
         await Wait.UntilAsync(async () =>
@@ -117,13 +117,55 @@ public sealed class EtcdAuthLossTests(ITestOutputHelper output)
             await SafetyHelpers.ScalarAsync(leader, "INSERT INTO auth_loss VALUES (1) RETURNING i");
             return leader.Agent.Output[mark[leader]..].Contains("DCS is not accessible (AuthFailed)", StringComparison.Ordinal);
         }, TimeSpan.FromSeconds(3 * cluster.Spec.Ttl), "the leader to log an AuthFailed DCS error", TimeSpan.FromSeconds(1));
-        output.WriteLine($"AuthFailed logged {sw.Elapsed.TotalSeconds:0.0} s after the user was deleted");
+        output.WriteLine($"AuthFailed logged {sw.Elapsed.TotalSeconds:0.0} s after the role was revoked");
+        Assert.Contains("DCS is not accessible (AuthFailed): etcd refused user pgwarden with a fresh token", leader.Agent.Output[mark[leader]..], StringComparison.Ordinal);
+
+        // 2. etcd restarts (the watches break): now reads fail too and the DCS is lost as far as the agents can tell.
+        //    failsafe_mode: the primary keeps running while the replica confirms it, and the failsafe line says AuthFailed.
+        mark[leader] = leader.Agent.Output.Length;
+        await cluster.Etcd.RestartAsync(0, CancellationToken.None);
+        sw.Restart();
+        await WaitForLogAsync(leader, mark[leader], "failsafe: DCS unreachable (AuthFailed)", 1, TimeSpan.FromSeconds(3 * cluster.Spec.Ttl));
+        output.WriteLine($"failsafe on AuthFailed logged {sw.Elapsed.TotalSeconds:0.0} s after etcd restarted");
+        var hold = TimeSpan.FromSeconds(2 * cluster.Spec.Ttl);
+        while (sw.Elapsed < hold)
+        {
+            Assert.True(await SafetyHelpers.IsWritablePrimaryAsync(leader), $"the primary stopped being writable {sw.Elapsed.TotalSeconds:0.0} s into the auth failure with failsafe_mode on");
+            await Task.Delay(500);
+        }
+        Assert.True((await SafetyHelpers.PatroniAsync(leader))["failsafe_mode_is_active"]?.GetValue<bool>() == true, "failsafe_mode_is_active");
+
+        // The role comes back: the agents read again and the leader renews its lock.
+        await AsRootAsync(endpoint, "user", "grant-role", User, User);
+        mark[leader] = leader.Agent.Output.Length;
+        await WaitForLogAsync(leader, mark[leader], "the leader with the lock", 1, TimeSpan.FromSeconds(30));
+
+        // 3. failsafe_mode off, then the user is deleted and etcd restarts: the login fails (AuthFailed, naming the user)
+        //    and the primary demotes as for an unreachable DCS.
+        using (var http = new HttpClient())
+        {
+            using var patch = new HttpRequestMessage(HttpMethod.Patch, leader.RestUrl + "/config") { Content = new StringContent("""{"failsafe_mode":false}""") };
+            using var r = await http.SendAsync(patch);
+            Assert.True(r.IsSuccessStatusCode, $"PATCH /config: {(int)r.StatusCode}");
+        }
+        // The loop reads the config from the DCS each cycle: two cycles later it runs with failsafe_mode off.
+        mark[leader] = leader.Agent.Output.Length;
+        await WaitForLogAsync(leader, mark[leader], "the leader with the lock", 2, TimeSpan.FromSeconds(30));
+        await AsRootAsync(endpoint, "user", "delete", User);
+        var rejected = await RawRangeAsync(endpoint, User, UserPassword);
+        output.WriteLine($"login after the user was deleted: HTTP {rejected.Status} {rejected.Body}");
+        await cluster.Etcd.RestartAsync(0, CancellationToken.None);
+        sw.Restart();
+        await Wait.UntilAsync(async () => !await SafetyHelpers.IsWritablePrimaryAsync(leader), TimeSpan.FromSeconds(3 * cluster.Spec.Ttl),
+            "the primary to stop being writable once its credentials are refused (failsafe_mode off)");
+        output.WriteLine($"primary not writable {sw.Elapsed.TotalSeconds:0.0} s after etcd restarted without the user (ttl {cluster.Spec.Ttl} s)");
         var after = leader.Agent.Output[mark[leader]..];
         Assert.Contains("DCS is not accessible (AuthFailed): etcd authentication as user pgwarden failed", after, StringComparison.Ordinal);
         foreach (var n in cluster.Nodes)
+        {
             Assert.DoesNotContain(UserPassword, n.Agent!.Output, StringComparison.Ordinal);
-        Assert.True(await SafetyHelpers.IsWritablePrimaryAsync(leader), "the lock is still valid: the primary runs on");
-        Assert.False(leader.Agent.HasExited, "the agent must carry on");
+            Assert.False(n.Agent.HasExited, $"{n.Name}'s agent must carry on");
+        }
         dump.Passed();
     }
 }
