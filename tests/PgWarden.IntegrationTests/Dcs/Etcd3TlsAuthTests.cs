@@ -156,6 +156,18 @@ public sealed class Etcd3TlsAuthTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal("n1", view.Leader?.Name);
         Assert.Equal(lease, view.Leader?.LeaseId);
         Assert.NotNull(view.FindMember("n1"));
+
+        // The same through the YAML an operator writes (etcd3: protocol https, cacert, username, password): `pgwarden
+        // list` reads the cluster with the config's credentials.
+        var yaml = P("ctl.yml");
+        await File.WriteAllTextAsync(yaml, $"scope: {scope}\nnamespace: /service/\nname: ctl\netcd3:\n  hosts: {Address}:2379\n" +
+                                           $"  protocol: https\n  cacert: {P("ca.crt")}\n  username: {User}\n  password: {UserPassword}\n");
+        var (code, listed) = Failover.Scenario.Pgwarden("list", "-c", yaml);
+        output.WriteLine(listed);
+        Assert.True(code == 0, listed);
+        Assert.Contains("n1", listed, StringComparison.Ordinal);
+        Assert.Contains("n2", listed, StringComparison.Ordinal);
+        Assert.DoesNotContain(UserPassword, listed, StringComparison.Ordinal);
     }
 
     [Fact]
