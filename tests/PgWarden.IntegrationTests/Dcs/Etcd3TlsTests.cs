@@ -13,7 +13,7 @@ namespace PgWarden.IntegrationTests.Dcs;
 /// </summary>
 public sealed class Etcd3TlsTests : IAsyncLifetime
 {
-    private const string Address = "127.0.0.24";
+    private static readonly string Address = AgentCluster.Net + ".24";
     private readonly string _dir = Path.Combine("/var/tmp/pgwarden-it", "etcdtls-" + Guid.NewGuid().ToString("N")[..8]);
     private Process? _etcd;
 

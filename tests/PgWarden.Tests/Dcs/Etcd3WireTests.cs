@@ -124,6 +124,15 @@ public sealed class Etcd3WireTests
     }
 
     [Fact]
+    public void A_tls_failure_says_why_not_just_see_inner_exception()
+    {
+        var e = new HttpRequestException("The SSL connection could not be established, see inner exception.",
+            new System.Security.Authentication.AuthenticationException("The remote certificate is invalid because of errors in the certificate chain: PartialChain"));
+        var error = Etcd3ErrorClassifier.ClassifyTransport(e, perRequestTimeoutFired: false);
+        Assert.Equal("The SSL connection could not be established: The remote certificate is invalid because of errors in the certificate chain: PartialChain", error.Message);
+    }
+
+    [Fact]
     public void Transport_errors_are_classified()
     {
         var refused = new HttpRequestException("x", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused));
