@@ -121,7 +121,17 @@ public sealed record CtlContext(string? Scope, string Namespace, EtcdConfig? Etc
         if (o["hosts"] is JsonArray arr) hosts.AddRange(arr.Select(h => h!.ToString()));
         else if (o["hosts"] is { } s) hosts.AddRange(s.ToString().Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
         if (o["host"] is { } h1) hosts.Add(h1.ToString());
-        return hosts.Count == 0 ? null : new EtcdConfig { Hosts = hosts, Protocol = o["protocol"]?.ToString() ?? "http" };
+        // Credentials and TLS files too: without them the CLI cannot reach an etcd that the agents reach.
+        return hosts.Count == 0 ? null : new EtcdConfig
+        {
+            Hosts = hosts,
+            Protocol = o["protocol"]?.ToString() ?? "http",
+            Username = (o["username"] ?? o["user"])?.ToString(),
+            Password = o["password"]?.ToString(),
+            CaCert = o["cacert"]?.ToString(),
+            Cert = o["cert"]?.ToString(),
+            Key = o["key"]?.ToString(),
+        };
     }
 
     public string ClusterName(string? argument) =>

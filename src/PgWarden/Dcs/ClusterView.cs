@@ -24,6 +24,8 @@ public sealed record ClusterView
     public IReadOnlyDictionary<string, string>? Failsafe { get; init; }
     /// <summary>etcd's header.revision of the read (0 for other stores).</summary>
     public long Revision { get; init; }
+    /// <summary>Keys whose values could not be read (they read as missing or empty above); logged by the HA loop.</summary>
+    public IReadOnlyList<DcsValueProblem> Problems { get; init; } = [];
 
     public static readonly ClusterView Empty = new();
 

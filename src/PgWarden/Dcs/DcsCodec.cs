@@ -59,7 +59,73 @@ public static class DcsCodec
             History = history is null ? null : ParseHistory(history.Value),
             Failsafe = failsafe is null ? null : ParseFailsafe(failsafe.Value),
             Revision = revision,
+            Problems = FindProblems(keys, kvs),
         };
+    }
+
+    /// <summary>Every key of the cluster whose value is not what Patroni writes there (see <see cref="ValueProblem"/>).</summary>
+    public static IReadOnlyList<DcsValueProblem> FindProblems(DcsKeys keys, IEnumerable<Etcd3KeyValue> kvs)
+    {
+        List<DcsValueProblem>? problems = null;
+        foreach (var kv in kvs)
+        {
+            if (keys.Relative(kv.Key) is not { } relative || ValueProblem(relative, kv.Value) is not { } problem) continue;
+            (problems ??= []).Add(new DcsValueProblem(relative, kv.Value, problem));
+        }
+        return problems ?? (IReadOnlyList<DcsValueProblem>)[];
+    }
+
+    /// <summary>
+    /// Why the value of a key (relative to the cluster prefix) cannot be read as Patroni writes it; null when it can
+    /// (unknown keys are not judged). The parsers above stay lenient; this only says what they had to ignore.
+    /// </summary>
+    public static string? ValueProblem(string relativeKey, string value)
+    {
+        switch (relativeKey)
+        {
+            case DcsKeys.LeaderKey:
+                return value.Length == 0 || value.Any(char.IsControl) || value.Length > 256 || value.TrimStart().StartsWith('{') || value.TrimStart().StartsWith('[')
+                    ? "expected a member name" : null;
+            case DcsKeys.ConfigKey:
+                return ConfigError(value) is { } error ? "expected the dynamic configuration as a JSON object: " + error : null;
+            case DcsKeys.InitializeKey:
+                return value.All(char.IsAsciiDigit) ? null : "expected a system identifier (digits) or an empty value";
+            case DcsKeys.StatusKey:
+                return ParseJson(value) is JsonObject || (ParseJson(value) is JsonValue v && AsLong(v) is not null) ? null : "expected a JSON object {\"optime\":..,\"slots\":{..}}";
+            case DcsKeys.LegacyOptimeKey:
+                return long.TryParse(value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out _) ? null : "expected an integer LSN";
+            case DcsKeys.FailoverKey:
+                var trimmed = value.Trim();
+                if (trimmed.Length == 0) return null;
+                if (!trimmed.StartsWith('{') && trimmed.Contains(':'))
+                    return trimmed.Any(c => char.IsControl(c) || c is '[' or ']' or '{' or '}' or '"')
+                        ? "expected a JSON object {\"leader\":..,\"member\":..} or \"leader:candidate\"" : null;
+                return TryParseObject(trimmed) is null ? "expected a JSON object {\"leader\":..,\"member\":..} or \"leader:candidate\"" : null;
+            case DcsKeys.SyncKey:
+                return TryParseObject(value) is null ? "expected a JSON object {\"leader\":..,\"sync_standby\":..}" : null;
+            case DcsKeys.HistoryKey:
+                if (ParseJson(value) is not JsonArray lines) return "expected a JSON array of [timeline, lsn, reason, ...] lines";
+                var bad = lines.Count(l => l is not JsonArray a || a.Count < 3 || a.Count > 5 || AsLong(a[0]) is null || AsLong(a[1]) is null);
+                return bad == 0 ? null : $"{bad} of {lines.Count} line(s) are not [timeline, lsn, reason, ...] and are ignored";
+            case DcsKeys.FailsafeKey:
+                return TryParseObject(value) is null ? "expected a JSON object {member: api_url}" : null;
+            default:
+                if (DcsKeys.MemberName(relativeKey) is null) return null;
+                return value.StartsWith("postgres", StringComparison.Ordinal) || TryParseObject(value) is not null
+                    ? null : "expected the member's JSON object";
+        }
+    }
+
+    private static JsonNode? ParseJson(string value)
+    {
+        try
+        {
+            return JsonNode.Parse(value);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     // ---- members ----

@@ -22,6 +22,7 @@ public sealed class HaLoop
     private readonly NodeStatusBoard _board;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
+    private readonly DcsValueProblemLog _badValues;
     private readonly HaExecutor _executor;
     private readonly NodeOperations _operations;
     private readonly SemaphoreSlim _wake = new(0, 1);
@@ -46,6 +47,7 @@ public sealed class HaLoop
         _board = board;
         _time = time;
         _log = log;
+        _badValues = new DcsValueProblemLog(log);
         State = new HaRuntimeState { Dynamic = initialDynamic };
         _executor = new HaExecutor(config, dcs, pg, board, time, log, State, _safety);
         Callbacks = new CallbackRunner(config.Postgresql.Callbacks, config.Scope, log, CallbackRunner.DefaultTimeLimit);
@@ -305,6 +307,7 @@ public sealed class HaLoop
         {
             view = _operations.ObserveConfig(await _dcs.GetClusterAsync(ct));
             State.DcsLastSeen = _time.GetUtcNow();
+            _badValues.Report(view);
             if (view.Config is { } cfg && cfg.Value != State.Dynamic)
             {
                 State.Dynamic = cfg.Value;

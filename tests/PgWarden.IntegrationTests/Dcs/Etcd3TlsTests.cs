@@ -13,7 +13,7 @@ namespace PgWarden.IntegrationTests.Dcs;
 /// </summary>
 public sealed class Etcd3TlsTests : IAsyncLifetime
 {
-    private const string Address = "127.0.0.24";
+    private static readonly string Address = AgentCluster.Net + ".24";
     private readonly string _dir = Path.Combine("/var/tmp/pgwarden-it", "etcdtls-" + Guid.NewGuid().ToString("N")[..8]);
     private Process? _etcd;
 
@@ -89,15 +89,7 @@ public sealed class Etcd3TlsTests : IAsyncLifetime
         await Assert.ThrowsAsync<DcsException>(() => client.GetAsync("/x", serializable: true, CancellationToken.None));
     }
 
-    private void MakeCa(string name) =>
-        OsUser.Run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", $"/CN={name}",
-            "-keyout", P(name + ".key"), "-out", P(name + ".crt"));
+    private void MakeCa(string name) => EtcdTls.MakeCa(_dir, name);
 
-    private void MakeSigned(string name, string ca, string extension)
-    {
-        OsUser.Run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", $"/CN={name}", "-keyout", P(name + ".key"), "-out", P(name + ".csr"));
-        File.WriteAllText(P(name + ".ext"), extension + "\n");
-        OsUser.Run("openssl", "x509", "-req", "-in", P(name + ".csr"), "-CA", P(ca + ".crt"), "-CAkey", P(ca + ".key"),
-            "-CAcreateserial", "-days", "2", "-extfile", P(name + ".ext"), "-out", P(name + ".crt"));
-    }
+    private void MakeSigned(string name, string ca, string extension) => EtcdTls.MakeSigned(_dir, name, ca, extension);
 }

@@ -100,6 +100,11 @@ public sealed class DcsGarbageTests(ITestOutputHelper output) : IAsyncLifetime
                 }
                 if (key == "failover") Assert.Equal(leader, await _cluster.LeaderAsync());
             }
+            // Logged by at least one agent, naming the key; once per distinct value, not every loop.
+            var logged = _cluster.Nodes.Select(n => CountOf(n.Agent!.Output, $"DCS key {key} holds a value that cannot be used")).ToList();
+            output.WriteLine($"{key}: bad-value warnings per agent: {string.Join(", ", logged)}");
+            Assert.True(logged.Max() >= 1, $"no agent logged the garbage in {key}");
+            Assert.True(logged.Max() <= Garbage.Length + 1, $"garbage in {key} logged {logged.Max()} times by one agent: more than once per value");
             // Put the cluster's own value back (keys the cluster did not have are removed).
             if (key == "leader") await DeleteAsync(key);
             else if (original.TryGetValue(key, out var value)) await PutAsync(key, Encoding.UTF8.GetBytes(value));
@@ -112,5 +117,12 @@ public sealed class DcsGarbageTests(ITestOutputHelper output) : IAsyncLifetime
         // The agents said what they saw.
         var logs = string.Concat(_cluster.Nodes.Select(n => n.Agent!.Output));
         output.WriteLine(string.Join('\n', logs.Split('\n').Where(l => l.Contains("WARN", StringComparison.Ordinal)).Distinct().Take(40)));
+    }
+
+    private static int CountOf(string text, string what)
+    {
+        var n = 0;
+        for (var i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + 1, StringComparison.Ordinal)) n++;
+        return n;
     }
 }

@@ -109,6 +109,9 @@ public sealed class Etcd3WireTests
     [InlineData(HttpStatusCode.BadRequest, """{"error":"etcdserver: authentication failed, invalid user ID or password","code":3}""", DcsErrorKind.AuthFailed, Etcd3Recovery.Fail)]
     [InlineData(HttpStatusCode.Unauthorized, """{"error":"etcdserver: invalid auth token","message":"etcdserver: invalid auth token","code":16}""", DcsErrorKind.AuthFailed, Etcd3Recovery.Reauthenticate)]
     [InlineData(HttpStatusCode.BadRequest, """{"error":"etcdserver: user name is empty","code":3}""", DcsErrorKind.AuthFailed, Etcd3Recovery.Reauthenticate)]
+    // Recorded from etcd 3.4.23's gateway by Safety/EtcdAuthLossTests (role revoked; user deleted) and Dcs/Etcd3TlsAuthTests (token expired).
+    [InlineData(HttpStatusCode.Forbidden, """{"error":"etcdserver: permission denied","message":"etcdserver: permission denied","code":7}""", DcsErrorKind.AuthFailed, Etcd3Recovery.Reauthenticate)]
+    [InlineData(HttpStatusCode.BadRequest, """{"error":"etcdserver: authentication failed, invalid user ID or password","message":"etcdserver: authentication failed, invalid user ID or password","code":3}""", DcsErrorKind.AuthFailed, Etcd3Recovery.Fail)]
     [InlineData(HttpStatusCode.BadRequest, """{"error":"etcdserver: revision of auth store is old","code":3}""", DcsErrorKind.AuthFailed, Etcd3Recovery.Reauthenticate)]
     [InlineData(HttpStatusCode.BadRequest, """{"error":"invalid character 'b' looking for beginning of object key string","code":3}""", DcsErrorKind.Protocol, Etcd3Recovery.Fail)]
     [InlineData(HttpStatusCode.NotFound, "404 page not found", DcsErrorKind.Protocol, Etcd3Recovery.Fail)]
@@ -118,6 +121,15 @@ public sealed class Etcd3WireTests
         var e = Etcd3ErrorClassifier.ClassifyBody(status, body);
         Assert.Equal(kind, e.Kind);
         Assert.Equal(recovery, e.Recovery);
+    }
+
+    [Fact]
+    public void A_tls_failure_says_why_not_just_see_inner_exception()
+    {
+        var e = new HttpRequestException("The SSL connection could not be established, see inner exception.",
+            new System.Security.Authentication.AuthenticationException("The remote certificate is invalid because of errors in the certificate chain: PartialChain"));
+        var error = Etcd3ErrorClassifier.ClassifyTransport(e, perRequestTimeoutFired: false);
+        Assert.Equal("The SSL connection could not be established: The remote certificate is invalid because of errors in the certificate chain: PartialChain", error.Message);
     }
 
     [Fact]

@@ -276,8 +276,11 @@ public sealed class Etcd3Client : IDisposable
             }
             catch (DcsReauthenticateException e)
             {
-                if (reauthenticated || options.Username is null)
-                    throw new DcsException(DcsErrorKind.AuthFailed, e.Message, e);
+                if (options.Username is null)
+                    throw new DcsException(DcsErrorKind.AuthFailed, $"etcd wants authentication and no etcd3.username is set: {e.Message}", e);
+                // A fresh token did not help: the user lost its role or permission while we ran.
+                if (reauthenticated)
+                    throw new DcsException(DcsErrorKind.AuthFailed, $"etcd refused user {options.Username} with a fresh token: {e.Message}", e);
                 reauthenticated = true;
                 logger.LogInformation("etcd asked for authentication ({Reason}); authenticating again", e.Message);
                 await AuthenticateAsync(start, ct);
@@ -582,7 +585,12 @@ public sealed class Etcd3Client : IDisposable
             }
             catch (DcsReauthenticateException e)
             {
-                throw new DcsException(DcsErrorKind.AuthFailed, $"etcd authentication as {options.Username} failed: {e.Message}", e);
+                throw new DcsException(DcsErrorKind.AuthFailed, $"etcd authentication as user {options.Username} failed: {e.Message}", e);
+            }
+            catch (DcsException e) when (e.Kind == DcsErrorKind.AuthFailed)
+            {
+                // Name the user (never the password) so the operator knows which credentials etcd refused.
+                throw new DcsException(DcsErrorKind.AuthFailed, $"etcd authentication as user {options.Username} failed: {e.Message}", e);
             }
         }
         finally

@@ -102,8 +102,23 @@ public static class Etcd3ErrorClassifier
         }
         // Connection dropped mid-response (reset, EOF): the endpoint went away.
         if (e is HttpRequestException or IOException)
-            return new(DcsErrorKind.ConnectionRefused, Etcd3Recovery.NextEndpoint, e.Message);
-        return new(DcsErrorKind.Other, Etcd3Recovery.Fail, e.Message);
+            return new(DcsErrorKind.ConnectionRefused, Etcd3Recovery.NextEndpoint, Describe(e));
+        return new(DcsErrorKind.Other, Etcd3Recovery.Fail, Describe(e));
+    }
+
+    /// <summary>
+    /// The message with its inner causes: "The SSL connection could not be established, see inner exception" alone
+    /// does not tell an untrusted certificate from a refused handshake.
+    /// </summary>
+    public static string Describe(Exception e)
+    {
+        var parts = new List<string>();
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            var m = inner.Message.Replace(", see inner exception.", "", StringComparison.Ordinal).TrimEnd('.');
+            if (parts.Count == 0 || parts[^1] != m) parts.Add(m);
+        }
+        return string.Join(": ", parts);
     }
 
     private static string? ReadString(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : n?.ToJsonString();
