@@ -81,13 +81,17 @@ public sealed class DcsGarbageTests(ITestOutputHelper output) : IAsyncLifetime
         {
             foreach (var garbage in Garbage)
             {
+                var warningsBefore = Warnings(key);
                 await PutAsync(key, garbage);
-                // A few HA loops (loop_wait 2 s): sample the roles all along.
-                var until = DateTime.UtcNow.AddSeconds(7);
+                // Sample the roles until an agent has read the value (it logs it) and one more HA loop (loop_wait
+                // 2 s) has had the chance to act on it; 7 s at most when no agent reads it (a rewritten key).
+                var putAt = DateTime.UtcNow;
+                DateTime? seen = null;
                 var maxPrimaries = 0;
-                while (DateTime.UtcNow < until)
+                while (DateTime.UtcNow - putAt < TimeSpan.FromSeconds(7) && (seen is null || DateTime.UtcNow - seen < TimeSpan.FromSeconds(2.5)))
                 {
                     maxPrimaries = Math.Max(maxPrimaries, (await PrimariesAsync()).Count);
+                    if (seen is null && Warnings(key) > warningsBefore) seen = DateTime.UtcNow;
                     await Task.Delay(200);
                 }
                 foreach (var n in _cluster.Nodes)
@@ -118,6 +122,9 @@ public sealed class DcsGarbageTests(ITestOutputHelper output) : IAsyncLifetime
         var logs = string.Concat(_cluster.Nodes.Select(n => n.Agent!.Output));
         output.WriteLine(string.Join('\n', logs.Split('\n').Where(l => l.Contains("WARN", StringComparison.Ordinal)).Distinct().Take(40)));
     }
+
+    private int Warnings(string key) =>
+        _cluster.Nodes.Sum(n => CountOf(n.Agent!.Output, $"DCS key {key} holds a value that cannot be used"));
 
     private static int CountOf(string text, string what)
     {
