@@ -127,7 +127,7 @@ public sealed class EtcdAuthLossTests(ITestOutputHelper output)
         sw.Restart();
         await WaitForLogAsync(leader, mark[leader], "failsafe: DCS unreachable (AuthFailed)", 1, TimeSpan.FromSeconds(3 * cluster.Spec.Ttl));
         output.WriteLine($"failsafe on AuthFailed logged {sw.Elapsed.TotalSeconds:0.0} s after etcd restarted");
-        var hold = TimeSpan.FromSeconds(2 * cluster.Spec.Ttl);
+        var hold = TimeSpan.FromSeconds(1.5 * cluster.Spec.Ttl);
         while (sw.Elapsed < hold)
         {
             Assert.True(await SafetyHelpers.IsWritablePrimaryAsync(leader), $"the primary stopped being writable {sw.Elapsed.TotalSeconds:0.0} s into the auth failure with failsafe_mode on");
