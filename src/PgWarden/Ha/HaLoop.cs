@@ -119,7 +119,7 @@ public sealed class HaLoop
                 catch (Exception e) when (e is not OperationCanceledException) { HaLog.CycleFailed(_log, e.Message, e); }
                 finally { Volatile.Write(ref _fencing, 0); }
             }
-            else if (elapsed >= FastPathAfter(State.Dynamic) && Volatile.Read(ref _fencing) == 0)
+            else if (elapsed >= FastPathAfter(State.Dynamic, _dcs.LockLifetime) && Volatile.Read(ref _fencing) == 0)
             {
                 await FastPathRenewAsync(renewedAt, deadline - elapsed, ct);
             }
@@ -129,8 +129,17 @@ public sealed class HaLoop
     private static readonly TimeSpan FencePoll = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan FenceIdle = TimeSpan.FromSeconds(1);
 
-    /// <summary>A renewal this late gets a fast-path attempt from the fence task.</summary>
-    private static TimeSpan FastPathAfter(DynamicConfig d) => TimeSpan.FromSeconds(d.LoopWait + 1.5);
+    /// <summary>
+    /// A renewal this late gets a fast-path attempt from the fence task: loop_wait + 1.5 s, but with a short ttl (the
+    /// fast profile, ttl 4 / loop_wait 1 / retry_timeout 1, fences 1.5 s after a renewal) that would come after the
+    /// fence, so there it is half a second before the fence and at least a quarter second after the cycle was due.
+    /// </summary>
+    internal static TimeSpan FastPathAfter(DynamicConfig d, TimeSpan? storeLockLifetime = null)
+    {
+        var usual = d.LoopWait + 1.5;
+        var beforeFence = Math.Max(d.LoopWait + 0.25, FenceDeadline(d, storeLockLifetime).TotalSeconds - 0.5);
+        return TimeSpan.FromSeconds(Math.Min(usual, beforeFence));
+    }
 
     /// <summary>
     /// How long the fence may sleep: until the renewal would be overdue or the deadline comes (then every 100 ms), at
@@ -142,7 +151,7 @@ public sealed class HaLoop
             return _dcs.LockLostReason is not null ? FencePoll : FenceIdle;
         // With a short ttl the fencing deadline can come before the fast-path threshold: wake for the earlier one.
         var deadline = FenceDeadline(State.Dynamic, _dcs.LockLifetime);
-        var fastPath = FastPathAfter(State.Dynamic);
+        var fastPath = FastPathAfter(State.Dynamic, _dcs.LockLifetime);
         var untilNext = (deadline < fastPath ? deadline : fastPath) - _time.GetElapsedTime(renewedAt);
         return untilNext <= FencePoll ? FencePoll : untilNext < FenceIdle ? untilNext : FenceIdle;
     }
