@@ -26,6 +26,7 @@ public sealed class HaLoop
     private readonly NodeOperations _operations;
     private readonly SemaphoreSlim _wake = new(0, 1);
     private DataDirectoryInfo? _dataDirWhileRunning;
+    private readonly StreamedTimeline _streamedTimeline = new();
 
     private readonly PostmasterHealth? _health;
     private int _fencing;
@@ -333,7 +334,7 @@ public sealed class HaLoop
         }
 
         var alive = _pg.IsPostmasterAlive();
-        var probe = alive ? await _pg.ProbeAsync(ct) : null;
+        var probe = alive && await _pg.ProbeAsync(ct) is { } p ? _streamedTimeline.Apply(p) : null;
         // pg_controldata is a process spawn: while the server runs, what it says does not change under us.
         var data = alive && probe is not null && _dataDirWhileRunning is { HasData: true }
             ? _dataDirWhileRunning
