@@ -133,13 +133,16 @@ public sealed class HaLoop
     /// <summary>
     /// A renewal this late gets a fast-path attempt from the fence task: loop_wait + 1.5 s, but with a short ttl (the
     /// fast profile, ttl 4 / loop_wait 1 / retry_timeout 1, fences 1.5 s after a renewal) that would come after the
-    /// fence, so there it is half a second before the fence and at least a quarter second after the cycle was due.
+    /// fence, so there it is half a second before the fence and at least a quarter second after the cycle was due —
+    /// but always a quarter second before the fence: ttl 4 / loop_wait 2 / retry_timeout 1 is a valid configuration
+    /// whose fence (1.5 s) comes before the next cycle (2 s); there the fence task keeps the lock renewed.
     /// </summary>
     internal static TimeSpan FastPathAfter(DynamicConfig d, TimeSpan? storeLockLifetime = null)
     {
         var usual = d.LoopWait + 1.5;
-        var beforeFence = Math.Max(d.LoopWait + 0.25, FenceDeadline(d, storeLockLifetime).TotalSeconds - 0.5);
-        return TimeSpan.FromSeconds(Math.Min(usual, beforeFence));
+        var fence = FenceDeadline(d, storeLockLifetime).TotalSeconds;
+        var beforeFence = Math.Min(Math.Max(d.LoopWait + 0.25, fence - 0.5), fence - 0.25);
+        return TimeSpan.FromSeconds(Math.Max(0.25, Math.Min(usual, beforeFence)));
     }
 
     /// <summary>
