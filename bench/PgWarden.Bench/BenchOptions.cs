@@ -23,17 +23,23 @@ public sealed record BenchOptions
     /// <summary>Extra environment for PgWarden agents (runtime knobs tried before they go into the project file).</summary>
     public IReadOnlyDictionary<string, string> AgentEnvironment { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Failover profiles to run (default all): default (ttl 30), fast (ttl 10), fastprofile (PgWarden's ttl 4).</summary>
+    public IReadOnlySet<string>? FailoverProfiles { get; init; }
+
     public bool Runs(string step) => Steps is null || Steps.Contains(step);
+
+    public bool RunsProfile(string profile) => FailoverProfiles is null || FailoverProfiles.Contains(profile);
 
     public const string Usage = """
         usage: pgwarden-bench [--quick] [--agents patroni,pgwarden] [--idle-seconds N] [--wrk-seconds N]
                               [--switchovers N] [--failovers N] [--no-growth] [--pgwarden PATH]
                               [--work-dir DIR] [--results DIR] [--net A.B.C] [--user-prefix P]
-                              [--steps a,b] [--agent-env K=V]
+                              [--steps a,b] [--failover-profiles a,b] [--agent-env K=V]
           --quick          2 switchovers, 1 failover per profile, 30 s idle windows (3 loops at loop_wait 10), 3 s wrk runs
           --agents         which agents to run, in this order (default patroni,pgwarden)
           --idle-seconds   length of each idle window (cost at rest, DCS growth); default 60
           --steps          only these steps after bootstrap: idle,rest,switchover,restart,growth,failover
+          --failover-profiles  only these: default (ttl 30/lw 10/rt 10), fast (10/2/3), fastprofile (PgWarden's 4/1/1)
           --agent-env K=V  extra environment for PgWarden agents (e.g. DOTNET_GCgen0size=0x400000), repeatable
         """;
 
@@ -61,6 +67,7 @@ public sealed record BenchOptions
                 "--net" => o with { Net = Next() },
                 "--user-prefix" => o with { UserPrefix = Next() },
                 "--steps" => o with { Steps = Next().Split(',').Select(x => x.Trim()).ToHashSet() },
+                "--failover-profiles" => o with { FailoverProfiles = Next().Split(',').Select(x => x.Trim()).ToHashSet() },
                 "--agent-env" => o with { AgentEnvironment = new Dictionary<string, string>(o.AgentEnvironment) { [Next().Split('=')[0]] = args[i].Split('=', 2)[1] } },
                 _ => throw new ArgumentException($"unknown option '{args[i]}'"),
             };

@@ -13,7 +13,7 @@ public static class DynamicConfigParser
 {
     // Patroni 3.2+ raises ttl to 20 and retry_timeout to 3. Safety comes from the relation
     // loop_wait + 2*retry_timeout <= ttl (kept below), not from the absolute values, and PgWarden's fast profile
-    // (docs/configuration.md) runs below 20 s; so the floors are only what keeps the arithmetic meaningful.
+    // (docs/failover.md, "Fast profile") runs below 20 s; so the floors are only what keeps the arithmetic meaningful.
     public const int MinTtl = 4;
     public const int MinLoopWait = 1;
     public const int MinRetryTimeout = 1;

@@ -27,6 +27,7 @@ public sealed class HaLoop
     private readonly NodeOperations _operations;
     private readonly SemaphoreSlim _wake = new(0, 1);
     private DataDirectoryInfo? _dataDirWhileRunning;
+    private readonly StreamedTimeline _streamedTimeline = new();
 
     private readonly PostmasterHealth? _health;
     private int _fencing;
@@ -121,7 +122,7 @@ public sealed class HaLoop
                 catch (Exception e) when (e is not OperationCanceledException) { HaLog.CycleFailed(_log, e.Message, e); }
                 finally { Volatile.Write(ref _fencing, 0); }
             }
-            else if (elapsed >= FastPathAfter(State.Dynamic) && Volatile.Read(ref _fencing) == 0)
+            else if (elapsed >= FastPathAfter(State.Dynamic, _dcs.LockLifetime) && Volatile.Read(ref _fencing) == 0)
             {
                 await FastPathRenewAsync(renewedAt, deadline - elapsed, ct);
             }
@@ -131,8 +132,20 @@ public sealed class HaLoop
     private static readonly TimeSpan FencePoll = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan FenceIdle = TimeSpan.FromSeconds(1);
 
-    /// <summary>A renewal this late gets a fast-path attempt from the fence task.</summary>
-    private static TimeSpan FastPathAfter(DynamicConfig d) => TimeSpan.FromSeconds(d.LoopWait + 1.5);
+    /// <summary>
+    /// A renewal this late gets a fast-path attempt from the fence task: loop_wait + 1.5 s, but with a short ttl (the
+    /// fast profile, ttl 4 / loop_wait 1 / retry_timeout 1, fences 1.5 s after a renewal) that would come after the
+    /// fence, so there it is half a second before the fence and at least a quarter second after the cycle was due —
+    /// but always a quarter second before the fence: ttl 4 / loop_wait 2 / retry_timeout 1 is a valid configuration
+    /// whose fence (1.5 s) comes before the next cycle (2 s); there the fence task keeps the lock renewed.
+    /// </summary>
+    internal static TimeSpan FastPathAfter(DynamicConfig d, TimeSpan? storeLockLifetime = null)
+    {
+        var usual = d.LoopWait + 1.5;
+        var fence = FenceDeadline(d, storeLockLifetime).TotalSeconds;
+        var beforeFence = Math.Min(Math.Max(d.LoopWait + 0.25, fence - 0.5), fence - 0.25);
+        return TimeSpan.FromSeconds(Math.Max(0.25, Math.Min(usual, beforeFence)));
+    }
 
     /// <summary>
     /// How long the fence may sleep: until the renewal would be overdue or the deadline comes (then every 100 ms), at
@@ -144,7 +157,7 @@ public sealed class HaLoop
             return _dcs.LockLostReason is not null ? FencePoll : FenceIdle;
         // With a short ttl the fencing deadline can come before the fast-path threshold: wake for the earlier one.
         var deadline = FenceDeadline(State.Dynamic, _dcs.LockLifetime);
-        var fastPath = FastPathAfter(State.Dynamic);
+        var fastPath = FastPathAfter(State.Dynamic, _dcs.LockLifetime);
         var untilNext = (deadline < fastPath ? deadline : fastPath) - _time.GetElapsedTime(renewedAt);
         return untilNext <= FencePoll ? FencePoll : untilNext < FenceIdle ? untilNext : FenceIdle;
     }
@@ -327,7 +340,7 @@ public sealed class HaLoop
         }
 
         var alive = _pg.IsPostmasterAlive();
-        var probe = alive ? await _pg.ProbeAsync(ct) : null;
+        var probe = alive && await _pg.ProbeAsync(ct) is { } p ? _streamedTimeline.Apply(p) : null;
         // pg_controldata is a process spawn: while the server runs, what it says does not change under us.
         var data = alive && probe is not null && _dataDirWhileRunning is { HasData: true }
             ? _dataDirWhileRunning

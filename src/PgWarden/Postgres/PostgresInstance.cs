@@ -117,10 +117,16 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
                 args.Add("--pwfile=" + pwfile);
             }
             args.AddRange(_config.Bootstrap?.Initdb ?? []);
+            // initdb fsyncs every file it wrote, one by one (about a second on a busy disk); one syncfs of the data
+            // directory's filesystem afterwards gives the same durability, and it runs before PostgreSQL starts, long
+            // before the initialize key says the cluster exists.
+            var syncHere = !args.Any(a => a is "--no-sync" or "-N");
+            if (syncHere) args.Add("--no-sync");
             _logger.LogInformation("initdb {DataDir}", DataDir);
             var result = await _runner.RunAsync("initdb", args, TimeSpan.FromMinutes(10), ct).ConfigureAwait(false);
             if (!result.Succeeded)
                 throw new PostgresCommandException($"initdb -D {DataDir} failed with exit code {result.ExitCode}: {result.StdErr.Trim()}");
+            if (syncHere) await SyncDataDirectoryAsync(ct).ConfigureAwait(false);
         }
         finally
         {
@@ -183,6 +189,9 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
         ]);
         var args = new List<string> { "--pgdata=" + DataDir, "-X", "stream", "--dbname=" + dsn, "--checkpoint=fast" };
         args.AddRange(_config.Postgresql.Basebackup);
+        // As for initdb: one syncfs after the copy instead of pg_basebackup's fsync of every file, before PostgreSQL starts.
+        var syncHere = !args.Any(a => a is "--no-sync" or "-N");
+        if (syncHere) args.Add("--no-sync");
         var env = new Dictionary<string, string> { ["PGPASSFILE"] = PgpassPath };
 
         const int attempts = 2;
@@ -205,6 +214,7 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
             if (result.Succeeded)
             {
                 FileOwner.SetMode(DataDir, OwnerOnlyDir);
+                if (syncHere) await SyncDataDirectoryAsync(ct).ConfigureAwait(false);
                 return;
             }
             lastError = result.StdErr.Trim();
@@ -221,6 +231,32 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
             if (attempt < attempts) await Task.Delay(TimeSpan.FromSeconds(5), _time, ct).ConfigureAwait(false);
         }
         throw new PostgresCommandException($"pg_basebackup from {host}:{port} failed {attempts} times; last error: {lastError}");
+    }
+
+    /// <summary>
+    /// Makes everything initdb or pg_basebackup wrote durable: syncfs(2) of the data directory's filesystem (coreutils
+    /// `sync -f`, one call however many files), else initdb --sync-only (fsync file by file, what the tools do
+    /// themselves). Throws when neither works: a cluster must not be declared initialized on unsynced files.
+    /// </summary>
+    private async Task SyncDataDirectoryAsync(CancellationToken ct)
+    {
+        var started = _time.GetTimestamp();
+        var syncTool = new[] { "/usr/bin/sync", "/bin/sync" }.FirstOrDefault(File.Exists);
+        if (syncTool is not null)
+        {
+            var r = await _runner.RunAsync(syncTool, ["-f", DataDir], TimeSpan.FromMinutes(10), ct).ConfigureAwait(false);
+            if (r.Succeeded)
+            {
+                DurabilityLog.Synced(_logger, DataDir, "syncfs", _time.GetElapsedTime(started).TotalMilliseconds);
+                return;
+            }
+            DurabilityLog.SyncfsFailed(_logger, DataDir, r.StdErr.Trim());
+        }
+        else DurabilityLog.SyncfsFailed(_logger, DataDir, "no sync tool in /usr/bin or /bin");
+        var fallback = await _runner.RunAsync("initdb", ["--sync-only", "-D", DataDir], TimeSpan.FromMinutes(10), ct).ConfigureAwait(false);
+        if (!fallback.Succeeded)
+            throw new PostgresCommandException($"initdb --sync-only -D {DataDir} failed with exit code {fallback.ExitCode}: {fallback.StdErr.Trim()}");
+        DurabilityLog.Synced(_logger, DataDir, "initdb --sync-only", _time.GetElapsedTime(started).TotalMilliseconds);
     }
 
     public async Task<bool> WriteConfigurationAsync(RecoveryTarget? target, DynamicConfig dynamic, CancellationToken ct)
@@ -339,6 +375,11 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
         var standbySignal = Path.Combine(DataDir, "standby.signal");
         if (!File.Exists(standbySignal) && await ProbeAsync(ct).ConfigureAwait(false) is { InRecovery: true })
             await _owner.WriteIfChangedAsync(standbySignal, "", OwnerOnly, ct).ConfigureAwait(false);
+        // pg_promote(wait => false) on one admin connection signals the startup process at once, and the same
+        // connection polls pg_is_in_recovery() every 10 ms (a promotion does not end sessions). `pg_ctl promote -w`
+        // costs a process spawn and polls pg_control every 100 ms: this shaves 50-100 ms off every failover and
+        // switchover. pg_ctl stays the fallback when SQL does not work.
+        if (await PromoteOverSqlAsync(deadline, ct).ConfigureAwait(false) is { } promoted) return promoted;
         var result = await _runner.RunAsync("pg_ctl", ["promote", "-D", DataDir, "-w", "-t", WholeSeconds(timeout)],
             timeout + TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
         if (!result.Succeeded)
@@ -348,6 +389,31 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
             if (await ProbeAsync(ct).ConfigureAwait(false) is { InRecovery: false }) return true;
             if (Remaining(deadline) <= TimeSpan.Zero) return false;
             await Task.Delay(TimeSpan.FromMilliseconds(100), _time, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>True: promoted; false: signalled but still in recovery at the deadline; null: SQL failed (use pg_ctl).</summary>
+    private async Task<bool?> PromoteOverSqlAsync(DateTimeOffset deadline, CancellationToken ct)
+    {
+        try
+        {
+            await using var conn = await _connections.OpenAdminAsync(ct).ConfigureAwait(false);
+            await using (var promote = new NpgsqlCommand("SELECT pg_promote(false)", conn) { CommandTimeout = 5 })
+            {
+                if (await promote.ExecuteScalarAsync(ct).ConfigureAwait(false) is not true) return null;
+            }
+            await using var poll = new NpgsqlCommand("SELECT pg_is_in_recovery()", conn) { CommandTimeout = 5 };
+            while (true)
+            {
+                if (await poll.ExecuteScalarAsync(ct).ConfigureAwait(false) is false) return true;
+                if (Remaining(deadline) <= TimeSpan.Zero) return false;
+                await Task.Delay(TimeSpan.FromMilliseconds(10), _time, ct).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or InvalidOperationException)
+        {
+            DurabilityLog.PromoteOverSqlFailed(_logger, e.Message);
+            return null;
         }
     }
 

@@ -16,6 +16,7 @@ public sealed class SplitBrainChecker : IAsyncDisposable
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly List<(TimeSpan At, string[] Writable)> _violations = [];
     private readonly Dictionary<string, int> _accepted = [];
+    private readonly Dictionary<string, List<TimeSpan>> _acceptedAt = [];
     private Task? _run;
 
     public SplitBrainChecker(AgentCluster cluster) => _cluster = cluster;
@@ -52,6 +53,12 @@ public sealed class SplitBrainChecker : IAsyncDisposable
     public IReadOnlyList<(TimeSpan At, string[] Writable)> Violations { get { lock (_violations) return [.. _violations]; } }
     public IReadOnlyDictionary<string, int> AcceptedPerNode { get { lock (_accepted) return new Dictionary<string, int>(_accepted); } }
 
+    /// <summary>Start times (checker clock) of the rounds in which the node accepted a write.</summary>
+    public IReadOnlyList<TimeSpan> AcceptedAt(string node)
+    {
+        lock (_accepted) return _acceptedAt.TryGetValue(node, out var times) ? [.. times] : [];
+    }
+
     public static async Task CreateTableAsync(ClusterNode primary)
     {
         await using var conn = primary.Connect();
@@ -70,7 +77,14 @@ public sealed class SplitBrainChecker : IAsyncDisposable
             var results = await Task.WhenAll(_cluster.Nodes.Select(n => AcceptsWriteAsync(n, ct)));
             var writable = _cluster.Nodes.Where((n, i) => results[i]).Select(n => n.Name).ToArray();
             Rounds++;
-            lock (_accepted) foreach (var w in writable) _accepted[w] = _accepted.GetValueOrDefault(w) + 1;
+            lock (_accepted)
+            {
+                foreach (var w in writable)
+                {
+                    _accepted[w] = _accepted.GetValueOrDefault(w) + 1;
+                    (_acceptedAt.TryGetValue(w, out var times) ? times : _acceptedAt[w] = []).Add(round);
+                }
+            }
             if (writable.Length > 1) lock (_violations) _violations.Add((round, writable));
             else lock (_cleanRounds) _cleanRounds.Add(round);
             var wait = TimeSpan.FromMilliseconds(100) - (_clock.Elapsed - round);

@@ -18,4 +18,18 @@ public sealed class FenceDeadlineTests
         var deadline = HaLoop.FenceDeadline(d, storeSeconds == 0 ? null : TimeSpan.FromSeconds(storeSeconds));
         Assert.Equal(expected, deadline.TotalSeconds, 3);
     }
+
+    [Theory]
+    // ttl, loop_wait, retry_timeout -> fast-path renewal (s) after the last renewal; always before the fence
+    [InlineData(30, 10, 10, 11.5)]    // Patroni's defaults: loop_wait + 1.5
+    [InlineData(10, 2, 3, 3.5)]
+    [InlineData(5, 1, 1, 2.0)]        // fence at 2.5: half a second before it
+    [InlineData(4, 1, 1, 1.25)]       // the fast profile: fence at 1.5, fast path a quarter second after the cycle was due
+    [InlineData(4, 2, 1, 1.25)]       // valid, but the fence (1.5) comes before the next cycle (2): the fence task renews
+    public void Fast_path_renewal_comes_before_the_fence(int ttl, int loopWait, int retryTimeout, double expected)
+    {
+        var d = DynamicConfig.Default with { Ttl = ttl, LoopWait = loopWait, RetryTimeout = retryTimeout };
+        Assert.Equal(expected, HaLoop.FastPathAfter(d).TotalSeconds, 3);
+        Assert.True(HaLoop.FastPathAfter(d) < HaLoop.FenceDeadline(d));
+    }
 }
