@@ -9,20 +9,47 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 dotnet build PgWarden.slnx -c Release -nologo -v q
 results=$(mktemp -d)
 status=0
-for project in tests/PgWarden.Tests tests/PgWarden.IntegrationTests; do
-  name=$(basename "$project")
-  echo "== $name"
-  set +e
+filter_lines() { grep --line-buffered -E '^\s+(Passed|Failed|Skipped) |Passed!|Failed!|error |Error Message|Assert\.|timed out'; }
+
+# run NAME PROJECT [dotnet test args...]: one test run, its console log and trx kept under $results.
+run() {
+  local name=$1 project=$2; shift 2
   dotnet test "$project" -c Release --no-build -nologo --logger "trx;LogFileName=$name.trx" --results-directory "$results" \
-      --logger "console;verbosity=normal" 2>&1 | tee "$results/$name.log" \
-    | grep --line-buffered -E '^\s+(Passed|Failed|Skipped) |Passed!|Failed!|error |Error Message|Assert\.|timed out'
-  rc=${PIPESTATUS[0]}
-  set -e
+      --logger "console;verbosity=normal" "$@" > "$results/$name.log" 2>&1
+}
+
+report() {
+  local name=$1 rc=$2
   if [ "$rc" != 0 ]; then
     status=1
     echo "-- failures in $name:"; grep -E -A 150 '^\s+Failed ' "$results/$name.log" | head -1500 || tail -50 "$results/$name.log"
   fi
-done
+}
+
+echo "== PgWarden.Tests"
+set +e
+run unit tests/PgWarden.Tests; rc=$?
+set -e
+filter_lines < "$results/unit.log" || true
+report unit "$rc"
+
+# The integration tests wait mostly on real servers (ttl expiries, loops, replication), so they run as two shards at
+# once, each on its own loopback network and OS-user prefix (the fixture keeps addresses, users and iptables rules
+# of the two apart). Shard a keeps the default 127.0.0.x: its Dcs and Postgres tests use fixed addresses there.
+shard_a='FullyQualifiedName~.Safety.|FullyQualifiedName~.Faults.|FullyQualifiedName~.Lab.|FullyQualifiedName~.Dcs.|FullyQualifiedName~.Postgres.|FullyQualifiedName~.Api.'
+shard_b='FullyQualifiedName!~.Safety.&FullyQualifiedName!~.Faults.&FullyQualifiedName!~.Lab.&FullyQualifiedName!~.Dcs.&FullyQualifiedName!~.Postgres.&FullyQualifiedName!~.Api.'
+echo "== PgWarden.IntegrationTests (two shards in parallel)"
+set +e
+( run integration-a tests/PgWarden.IntegrationTests --filter "$shard_a" ) & pid_a=$!
+( export PGWARDEN_TEST_NET=127.0.60 PGWARDEN_TEST_USER_PREFIX=pgb; run integration-b tests/PgWarden.IntegrationTests --filter "$shard_b" ) & pid_b=$!
+# Live progress from both logs while they run.
+tail -q -n +1 -F "$results/integration-a.log" "$results/integration-b.log" 2>/dev/null > >(filter_lines) & tailer=$!
+wait $pid_a; rc_a=$?
+wait $pid_b; rc_b=$?
+sleep 2; kill "$tailer" 2>/dev/null; wait "$tailer" 2>/dev/null
+set -e
+report integration-a "$rc_a"
+report integration-b "$rc_b"
 passed=0; failed=0; skipped=0
 for trx in "$results"/*.trx; do
   [ -f "$trx" ] || continue
