@@ -244,7 +244,10 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
         var syncTool = new[] { "/usr/bin/sync", "/bin/sync" }.FirstOrDefault(File.Exists);
         if (syncTool is not null)
         {
-            var r = await _runner.RunAsync(syncTool, ["-f", DataDir], TimeSpan.FromMinutes(10), ct).ConfigureAwait(false);
+            // pg_wal may be a symlink to another filesystem (initdb --waldir): sync opens it through the link.
+            var wal = Path.Combine(DataDir, "pg_wal");
+            List<string> syncArgs = Directory.Exists(wal) ? ["-f", DataDir, wal] : ["-f", DataDir];
+            var r = await _runner.RunAsync(syncTool, syncArgs, TimeSpan.FromMinutes(10), ct).ConfigureAwait(false);
             if (r.Succeeded)
             {
                 DurabilityLog.Synced(_logger, DataDir, "syncfs", _time.GetElapsedTime(started).TotalMilliseconds);
