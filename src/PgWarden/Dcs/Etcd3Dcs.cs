@@ -298,8 +298,12 @@ public sealed class Etcd3Dcs : IDcs
     // ---- lease ----
 
     /// <summary>
-    /// Returns a live lease: with force, or when the last refresh is older than loop_wait/2, sends a keepalive;
+    /// Returns a live lease: with force, or when the last refresh is at least loop_wait old, sends a keepalive;
     /// grants a new lease when there is none or the keepalive says it expired (no result.TTL).
+    /// Patroni's rule (Etcd3._do_refresh_lease): the leader forces a keepalive every cycle with its lock; a replica's
+    /// lease, which only holds its member key, is refreshed every cycle or every other one (at most 2 x loop_wait
+    /// apart), which keeps an idle cluster's etcd requests at Patroni's rate. The threshold is also capped at ttl/3 so
+    /// that a ttl close to loop_wait still gets a keepalive every cycle.
     /// </summary>
     private async Task<long> RefreshLeaseAsync(bool force, CancellationToken ct)
     {
@@ -310,7 +314,8 @@ public sealed class Etcd3Dcs : IDcs
             if (id != 0)
             {
                 var since = time.GetElapsedTime(Interlocked.Read(ref lastLeaseRefresh));
-                if (!force && since < TimeSpan.FromSeconds(Volatile.Read(ref loopWait) / 2.0)) return id;
+                var threshold = TimeSpan.FromSeconds(Math.Min(Volatile.Read(ref loopWait), Volatile.Read(ref ttl) / 3.0));
+                if (!force && since < threshold) return id;
                 if (await client.LeaseKeepAliveAsync(id, ct) is not null)
                 {
                     Interlocked.Exchange(ref lastLeaseRefresh, time.GetTimestamp());

@@ -36,11 +36,26 @@ internal sealed class LocalConnections : IAsyncDisposable
         };
         if (su.SslMode is { } mode && Enum.TryParse<SslMode>(mode.Replace("-", "", StringComparison.Ordinal), ignoreCase: true, out var parsed))
             pooled.SslMode = parsed;
+        pooled.GssEncryptionMode = GssEncryptionModeOf(su);
         _pooled = NpgsqlDataSource.Create(pooled);
         _fresh = new NpgsqlConnectionStringBuilder(pooled.ConnectionString) { Pooling = false, Timeout = 1, CommandTimeout = 1 };
     }
 
     public NpgsqlDataSource Pooled => _pooled;
+
+    /// <summary>
+    /// The superuser's `gssencmode` when the YAML names one; otherwise Disable. Npgsql's default (Prefer) probes for
+    /// Kerberos credentials (keytab, GSS mechanisms) on every new connection: measurable CPU for the liveness check,
+    /// and useless on a local connection nobody configured for GSS.
+    /// </summary>
+    internal static GssEncryptionMode GssEncryptionModeOf(PgUser user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        return user.OtherParameters.TryGetValue("gssencmode", out var value)
+            && Enum.TryParse<GssEncryptionMode>(value, ignoreCase: true, out var mode)
+            ? mode
+            : GssEncryptionMode.Disable;
+    }
 
     /// <summary>Opens a pooled connection and runs the work, all within the deadline; a hang becomes a TimeoutException.</summary>
     public async Task<T> WithPooledAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, TimeSpan deadline, CancellationToken ct)

@@ -99,8 +99,18 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
         }
     }
 
-    /// <summary>A fresh, unpooled connection and SELECT 1 within the timeout (the liveness check).</summary>
-    public Task<bool> CanConnectAsync(TimeSpan timeout, CancellationToken ct) => _connections.CanConnectAsync(timeout, ct);
+    /// <summary>
+    /// The liveness check: the postmaster accepts a connection and its fresh backend answers an SSLRequest; a server
+    /// with ssl on (answer 'S') gets a fresh, unpooled login and SELECT 1 instead (see <see cref="PostmasterProbe"/>).
+    /// </summary>
+    public async Task<bool> CanConnectAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        var started = _time.GetTimestamp();
+        var answer = await PostmasterProbe.AnswerAsync(Listen.LocalHost, Listen.Port, timeout, ct).ConfigureAwait(false);
+        if (answer != 'S') return answer is not null;
+        var left = timeout - _time.GetElapsedTime(started);
+        return left > TimeSpan.Zero && await _connections.CanConnectAsync(left, ct).ConfigureAwait(false);
+    }
 
     public async Task InitDbAsync(CancellationToken ct)
     {

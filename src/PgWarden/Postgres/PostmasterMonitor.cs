@@ -3,16 +3,18 @@ using Microsoft.Extensions.Logging;
 namespace PgWarden.Postgres;
 
 /// <summary>
-/// Keeps <see cref="PostmasterHealth"/> current independently of the HA loop: every 200 ms the postmaster must
-/// be alive and not stopped (postmaster.pid + /proc state), and about once a second a fresh connection must
-/// succeed (a postmaster that is alive but hung, patroni#1371). Raises <see cref="PostmasterDied"/> when a
+/// Keeps <see cref="PostmasterHealth"/> current independently of the HA loop: every 500 ms the postmaster must
+/// be alive and not stopped (postmaster.pid + /proc state), and every 5 s a fresh connection must be answered
+/// (a postmaster that is alive but hung, patroni#1371). Raises <see cref="PostmasterDied"/> when a
 /// postmaster that was running goes away, so the HA loop can wake at once.
 /// </summary>
 public sealed class PostmasterMonitor
 {
-    public static readonly TimeSpan ProcessCheckInterval = TimeSpan.FromMilliseconds(200);
-    // A fresh connection costs a backend fork and a SCRAM exchange (most of an idle agent's CPU at 1 s). Death and
-    // SIGSTOP are already seen by the 200 ms /proc check; the fresh connection catches the rarer hangs.
+    // Death and SIGSTOP must turn /primary 503 within 1 s: a 500 ms period leaves half of that for the verdict to
+    // reach the REST API. Each tick is a thread-pool wake-up; at 200 ms they were a visible part of an idle agent's CPU.
+    public static readonly TimeSpan ProcessCheckInterval = TimeSpan.FromMilliseconds(500);
+    // A fresh connection costs a backend fork (see PostmasterProbe for why it is no login). Death and SIGSTOP are
+    // already seen by the /proc check; the fresh connection catches the rarer hangs.
     public static readonly TimeSpan ConnectionCheckInterval = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan ConnectionTimeout = TimeSpan.FromSeconds(1);
 
