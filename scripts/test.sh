@@ -7,6 +7,10 @@ if [ "$(id -u)" != 0 ]; then echo "scripts/test.sh must run as root (it creates 
 scripts/install-deps.sh
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 dotnet build PgWarden.slnx -c Release -nologo -v q
+# The integration tests run the agent as it ships: published (ReadyToRun), not the plain build output.
+published=$(mktemp -d /var/tmp/pgwarden-published.XXXXXX)
+dotnet publish src/PgWarden/PgWarden.csproj -c Release -nologo -v q -o "$published"
+export PGWARDEN_TEST_PUBLISHED=$published
 results=$(mktemp -d)
 status=0
 filter_lines() { grep --line-buffered -E '^\s+(Passed|Failed|Skipped) |Passed!|Failed!|error |Error Message|Assert\.|timed out'; }
@@ -59,5 +63,5 @@ for trx in "$results"/*.trx; do
 done
 [ "$passed" -gt 0 ] || status=1
 echo "tests: $passed passed, $failed failed, $skipped skipped"
-rm -rf "$results"
+rm -rf "$results" "$published"
 exit $status

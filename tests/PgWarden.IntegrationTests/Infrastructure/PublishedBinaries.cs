@@ -1,8 +1,8 @@
 namespace PgWarden.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// The pgwarden executable the agents run: the build output next to this test assembly, copied once per test
-/// run to a world-readable place (the checkout may live under a directory other users cannot enter).
+/// The pgwarden executable the agents run: $PGWARDEN_TEST_PUBLISHED when set, else the build output next to this
+/// test assembly, copied once per test run to a world-readable place (the checkout may live under a directory other users cannot enter).
 /// </summary>
 public static class PublishedBinaries
 {
@@ -12,7 +12,11 @@ public static class PublishedBinaries
 
     private static string Copy()
     {
-        var source = AppContext.BaseDirectory;
+        // scripts/test.sh publishes pgwarden the way it ships (ReadyToRun) and names the directory here, so the agents
+        // under test are the shipped artifact; without it, the build output next to this assembly.
+        var source = Environment.GetEnvironmentVariable("PGWARDEN_TEST_PUBLISHED") is { Length: > 0 } published
+            ? published
+            : AppContext.BaseDirectory;
         var target = Path.Combine("/var/tmp/pgwarden-it", "bin-" + Environment.ProcessId);
         System.IO.Directory.CreateDirectory(target);
         foreach (var file in System.IO.Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
