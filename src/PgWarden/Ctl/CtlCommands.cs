@@ -19,6 +19,7 @@ public static class CtlCommands
         foreach (var command in FailoverCommands.Create(ConfigFile, DcsUrl)) yield return command;
         yield return VersionCommand();
         yield return HaproxyConfigCommand.Create();
+        foreach (var command in QueryCommands.Create()) yield return command;
     }
 
     private static Command ListCommand(string name, string description, bool topology)
@@ -78,11 +79,16 @@ public static class CtlCommands
         return command;
     }
 
-    internal static async Task<int> WithDcsAsync(ParseResult parse, Argument<string?> cluster, Func<IDcs, string, Task<int>> action, CancellationToken ct)
+    internal static Task<int> WithDcsAsync(ParseResult parse, Argument<string?> cluster, Func<IDcs, string, Task<int>> action, CancellationToken ct) =>
+        WithDcsAsync(parse, cluster, ConfigFile, DcsUrl, action, ct);
+
+    /// <summary>configFile/dcsUrl: the options this command reads them from (query's -c and -d mean SQL and dbname).</summary>
+    internal static async Task<int> WithDcsAsync(ParseResult parse, Argument<string?> cluster, Option<string?> configFile, Option<string?> dcsUrl,
+        Func<IDcs, string, Task<int>> action, CancellationToken ct)
     {
         try
         {
-            var context = CtlContext.Load(parse.GetValue(ConfigFile), parse.GetValue(DcsUrl));
+            var context = CtlContext.Load(parse.GetValue(configFile), parse.GetValue(dcsUrl));
             var name = context.ClusterName(parse.GetValue(cluster));
             using var loggers = AgentLogging.Create(LogLevel.Warning);
             await using var dcs = context.OpenDcs(name, loggers);

@@ -141,6 +141,64 @@ public abstract class BootstrapScenario<TBackend>(BootstrappedClusterOn<TBackend
         foreach (var row in rows)
             Assert.Equal(row!["Member"]!.GetValue<string>() == leader ? "Leader" : "Replica", row["Role"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task Pgwarden_query_and_dsn_reach_the_leader_a_replica_and_a_named_member()
+    {
+        var leader = Cluster.Node((await Cluster.LeaderAsync())!);
+        var replica = Cluster.Nodes.First(n => n != leader);
+        // The password comes from a pgpass file, never from the command line.
+        var pgpass = Path.Combine(Path.GetTempPath(), $"pgwarden-query-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(pgpass, $"*:*:*:postgres:{Cluster.Spec.SuperuserPassword}\n");
+        File.SetUnixFileMode(pgpass, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        try
+        {
+            (int Code, string Output) Ctl(params string[] args) =>
+                OsUser.Run(true, ["env", $"PGPASSFILE={pgpass}", Path.Combine(Cluster.BinDir, "pgwarden"), .. args, "--config-file", Cluster.Nodes[0].ConfigPath]);
+
+            var (code, text) = Ctl("dsn");
+            Assert.True(code == 0, text);
+            Assert.Equal($"host={leader.Spec.Address} port={leader.Spec.PgPort}", text.Trim());
+            (code, text) = Ctl("dsn", "-m", replica.Name);
+            Assert.Equal($"host={replica.Spec.Address} port={replica.Spec.PgPort}", text.Trim());
+            (code, text) = Ctl("dsn", "--multi-host");
+            Assert.True(code == 0, text);
+            var lines = text.Trim().Split('\n');
+            Assert.StartsWith($"host={leader.Spec.Address},", lines[0]);
+            Assert.EndsWith("target_session_attrs=read-write", lines[0]);
+            Assert.EndsWith("target_session_attrs=prefer-standby", lines[1]);
+            output.WriteLine(text);
+
+            // The multi-host string works as it is printed: Npgsql lands on the primary with it.
+            // (libpq takes host=a,b port=p,q; Npgsql wants Host=a:p,b:q.)
+            var fields = lines[0].Split(' ').Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f[1]);
+            var hosts = string.Join(',', fields["host"].Split(',').Zip(fields["port"].Split(','), (h, p) => $"{h}:{p}"));
+            Assert.Equal("read-write", fields["target_session_attrs"]);
+            await using (var conn = new Npgsql.NpgsqlConnection($"Host={hosts};Target Session Attributes=read-write;Username=postgres;Password={Cluster.Spec.SuperuserPassword};Database=postgres;Timeout=5;Pooling=false"))
+            {
+                await conn.OpenAsync();
+                await using var cmd = new Npgsql.NpgsqlCommand("SELECT pg_is_in_recovery()", conn);
+                Assert.Equal(false, await cmd.ExecuteScalarAsync());
+            }
+
+            (code, text) = Ctl("query", "-U", "postgres", "-c", "SELECT pg_is_in_recovery() AS in_recovery, 1 + 1 AS two");
+            Assert.True(code == 0, text);
+            Assert.Equal("in_recovery\ttwo\nFalse\t2", text.Trim());
+            (code, text) = Ctl("query", "-U", "postgres", "-r", "replica", "-c", "SELECT pg_is_in_recovery()", "--format", "json");
+            Assert.True(code == 0, text);
+            Assert.Equal("""[{"pg_is_in_recovery": true}]""", text.Trim());
+            (code, text) = Ctl("query", "-U", "postgres", "-m", replica.Name, "-c", "SELECT inet_server_addr()::text AS addr");
+            Assert.True(code == 0, text);
+            Assert.Contains(replica.Spec.Address, text);
+            (code, text) = Ctl("query", "-U", "postgres", "-c", "SELECT * FROM no_such_table");
+            Assert.NotEqual(0, code);
+            Assert.Contains("SQLSTATE: 42P01", text);
+            (code, text) = Ctl("query", "-U", "postgres", "-r", "replica", "-m", replica.Name, "-c", "SELECT 1");
+            Assert.NotEqual(0, code);
+            Assert.Contains("--role and --member are mutually exclusive options", text);
+        }
+        finally { File.Delete(pgpass); }
+    }
 }
 
 public sealed class BootstrapOnZooKeeperTests(BootstrappedClusterOn<OnZooKeeper> fixture, ITestOutputHelper output)
