@@ -7,7 +7,8 @@ if [ "$(id -u)" != 0 ]; then echo "scripts/test.sh must run as root (it creates 
 scripts/install-deps.sh
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 dotnet build PgWarden.slnx -c Release -nologo -v q
-# The integration tests run the agent as it ships: published (ReadyToRun), not the plain build output.
+# The integration tests run the agent as it ships: published (self-contained, trimmed, ReadyToRun), not the plain
+# build output.
 published=$(mktemp -d /var/tmp/pgwarden-published.XXXXXX)
 dotnet publish src/PgWarden/PgWarden.csproj -c Release -nologo -v q -o "$published"
 export PGWARDEN_TEST_PUBLISHED=$published

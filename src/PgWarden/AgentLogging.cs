@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging.Console;
@@ -18,7 +20,9 @@ public static class AgentLogging
         b.AddFilter("Microsoft", LogLevel.Warning);
         b.AddFilter("System.Net.Http", LogLevel.Warning);
         b.AddConsole(o => o.FormatterName = PatroniStyleFormatter.FormatterName);
-        b.AddConsoleFormatter<PatroniStyleFormatter, ConsoleFormatterOptions>();
+        // The formatter is registered directly: AddConsoleFormatter<,> also binds its options from configuration by
+        // reflection (not trim-safe), and this formatter has no options to bind.
+        b.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ConsoleFormatter, PatroniStyleFormatter>());
     });
 
     public static LogLevel ParseLevel(string level) => level.ToUpperInvariant() switch

@@ -46,7 +46,7 @@ public static class ClusterDocument
             {
                 member["lag"] = d.XlogLocation is not { } lsn ? "unknown" : Math.Max(0, clusterLsn - lsn);
             }
-            members.Add(member);
+            members.Add((JsonNode)member); // Add(JsonNode), not the reflection-based generic Add<T>
         }
 
         var doc = new JsonObject { ["members"] = members };

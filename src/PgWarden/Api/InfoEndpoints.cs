@@ -32,10 +32,11 @@ public static class InfoEndpoints
         var lines = new JsonArray();
         foreach (var h in history ?? [])
         {
-            var line = new JsonArray { h.Timeline, h.SwitchLsn, h.Reason };
-            if (h.Timestamp is not null || h.NewLeader is not null) line.Add(h.Timestamp);
-            if (h.NewLeader is not null) line.Add(h.NewLeader);
-            lines.Add(line);
+            // Add(JsonNode?) through the implicit conversions, not the generic Add<T>, which serializes by reflection.
+            var line = new JsonArray(h.Timeline, h.SwitchLsn, h.Reason);
+            if (h.Timestamp is not null || h.NewLeader is not null) line.Add((JsonNode?)h.Timestamp);
+            if (h.NewLeader is not null) line.Add((JsonNode)h.NewLeader);
+            lines.Add((JsonNode)line);
         }
         return PythonJson.Serialize(lines);
     }

@@ -43,7 +43,7 @@ public static class StatusDocument
                 var rows = new JsonArray();
                 foreach (var r in probe.Replication)
                 {
-                    rows.Add(new JsonObject
+                    rows.Add((JsonNode)new JsonObject // Add(JsonNode), not the reflection-based generic Add<T>
                     {
                         ["usename"] = r.Usename,
                         ["application_name"] = r.ApplicationName,

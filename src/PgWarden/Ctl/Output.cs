@@ -26,7 +26,7 @@ public static class Output
                     if (title is not null && ClusterTable.Str(row[i]).Length == 0) continue;
                     o[columns[i]] = row[i]?.DeepClone();
                 }
-                elements.Add(o);
+                elements.Add((JsonNode)o); // Add(JsonNode), not the reflection-based generic Add<T>
             }
             return format == "json" ? PythonJson.Serialize(elements) + "\n" : PythonYaml.Dump(elements) + "\n";
         }

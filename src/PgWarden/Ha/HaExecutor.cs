@@ -234,10 +234,11 @@ internal sealed partial class HaExecutor
                 var isNewest = i == lines.Count - 1;
                 var timestamp = prev?.Timestamp ?? (isNewest ? time.GetLocalNow().ToString("yyyy-MM-dd'T'HH:mm:ss.ffffffzzz") : null);
                 var line = new System.Text.Json.Nodes.JsonArray(tl, switchLsn, reason);
-                if (timestamp is not null) line.Add(timestamp);
-                if (prev?.NewLeader is { } nl) line.Add(nl);
-                else if (isNewest) line.Add(config.Name);
-                json.Add(line);
+                // Add(JsonNode) through the implicit conversions, not the generic Add<T>, which serializes by reflection.
+                if (timestamp is not null) line.Add((System.Text.Json.Nodes.JsonNode)timestamp);
+                if (prev?.NewLeader is { } nl) line.Add((System.Text.Json.Nodes.JsonNode)nl);
+                else if (isNewest) line.Add((System.Text.Json.Nodes.JsonNode)config.Name);
+                json.Add((System.Text.Json.Nodes.JsonNode)line);
             }
             await dcs.SetHistoryAsync(json.ToJsonString(), ct);
         }

@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using System.Text.Json;
 using PgWarden.Dcs;
 
@@ -22,8 +21,10 @@ public sealed class PeerProber(HttpClient http)
     {
         try
         {
-            using var doc = await http.GetFromJsonAsync<JsonDocument>(member.Data.ApiUrl, ct);
-            return doc is null ? PeerStatus.Unreachable(member.Name) : Parse(member.Name, doc.RootElement);
+            // A stream into JsonDocument rather than GetFromJsonAsync<T>, which picks a serializer by reflection.
+            await using var body = await http.GetStreamAsync(member.Data.ApiUrl, ct);
+            using var doc = await JsonDocument.ParseAsync(body, cancellationToken: ct);
+            return Parse(member.Name, doc.RootElement);
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException or NotSupportedException)
         {

@@ -20,14 +20,12 @@ public sealed record LabState
     /// <summary>The partitions in force and the iptables rules each added (also tagged with <see cref="FirewallTag"/>).</summary>
     public List<LabPartitionRecord> Partitions { get; init; } = [];
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
-
     public static string PathIn(string dir) => System.IO.Path.Combine(dir, "lab.json");
 
     public static LabState? Load(string dir) =>
-        File.Exists(PathIn(dir)) ? JsonSerializer.Deserialize<LabState>(File.ReadAllText(PathIn(dir)), Json) : null;
+        File.Exists(PathIn(dir)) ? JsonSerializer.Deserialize(File.ReadAllText(PathIn(dir)), LabStateJson.Default.LabState) : null;
 
-    public void Save() => File.WriteAllText(PathIn(Dir), JsonSerializer.Serialize(this, Json));
+    public void Save() => File.WriteAllText(PathIn(Dir), JsonSerializer.Serialize(this, LabStateJson.Default.LabState));
 
     public string FrontAddress => $"{Net}.10";
     public string FirewallTag => LabAddressing.FirewallTag(Dir);
