@@ -188,14 +188,19 @@ internal sealed partial class HaExecutor
         safety.Failsafe.ActiveAsLeader = false;
         if (input.Probe is { InRecovery: false } probe)
         {
-            if (!safety.Watchdog.Activate(state.Dynamic))
+            // In maintenance mode the watchdog stays disarmed (as in Patroni): arming it here only for the loop to
+            // disarm it again would write a keepalive and a magic close every cycle.
+            if (!state.Dynamic.Pause)
             {
-                SafetyLog.WatchdogRefusesLeadership(log, "the required watchdog could not be activated");
-                await DemoteAsync(StopMode.Fast, RecoveryTarget.NoUpstream, ct, FencingStopBudget);
-                await ReleaseLockAsync(null, ct);
-                return false;
+                if (!safety.Watchdog.Activate(state.Dynamic))
+                {
+                    SafetyLog.WatchdogRefusesLeadership(log, "the required watchdog could not be activated");
+                    await DemoteAsync(StopMode.Fast, RecoveryTarget.NoUpstream, ct, FencingStopBudget);
+                    await ReleaseLockAsync(null, ct);
+                    return false;
+                }
+                safety.Watchdog.Keepalive();
             }
-            safety.Watchdog.Keepalive();
             try { await PublishLeaderStateAsync(input.View!, probe, ct); }
             catch (DcsException e)
             {
@@ -246,7 +251,7 @@ internal sealed partial class HaExecutor
 
     private async Task PromoteAsync(HaInput input, CancellationToken ct)
     {
-        if (!safety.Watchdog.Activate(state.Dynamic))
+        if (!state.Dynamic.Pause && !safety.Watchdog.Activate(state.Dynamic))
         {
             SafetyLog.WatchdogRefusesLeadership(log, "the required watchdog could not be activated; releasing the leader lock");
             await ReleaseLockAsync(null, ct);

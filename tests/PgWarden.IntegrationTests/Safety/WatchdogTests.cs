@@ -7,7 +7,7 @@ namespace PgWarden.IntegrationTests.Safety;
 
 /// <summary>
 /// The watchdog with a stand-in device (a regular file the test creates, no kernel module): keepalives written while
-/// the node is the primary, the magic close 'V' on shutdown, and a node whose required watchdog cannot be opened
+/// the node is the primary, the magic close 'V' on pause (keepalives again after resume) and on shutdown, and a node whose required watchdog cannot be opened
 /// never becomes primary (REST watchdog_failed: true).
 /// </summary>
 public sealed class WatchdogTests(ITestOutputHelper output)
@@ -78,6 +78,25 @@ public sealed class WatchdogTests(ITestOutputHelper output)
             using var off = await http.PostAsync($"{node2.RestUrl}/failsafe", new StringContent("""{"name":"node1"}"""));
             Assert.Equal(502, (int)off.StatusCode); // failsafe_mode is off in this cluster
         }
+
+        // Pause (maintenance mode): the agent stops guarding PostgreSQL, so it disarms the watchdog with the magic close;
+        // resume arms it again and keepalives follow.
+        var (code, text) = Scenario.Pgwarden("pause", "-c", node1.ConfigPath, "--wait");
+        Assert.True(code == 0, text);
+        await Wait.UntilAsync(() => File.ReadAllBytes(device) is { Length: > 0 } b && b[^1] == (byte)'V', TimeSpan.FromSeconds(15), "the magic close on pause");
+        // While paused it stays disarmed: nothing is written for two loops (the stand-in is emptied to see it; the
+        // agent reopens the device at offset 0 when it arms it again).
+        File.WriteAllBytes(device, []);
+        var hold = Stopwatch.StartNew();
+        while (hold.Elapsed < TimeSpan.FromSeconds(2 * cluster.Spec.LoopWait + 1))
+        {
+            Assert.True(new FileInfo(device).Length == 0, $"the paused agent wrote to the watchdog after {hold.Elapsed.TotalSeconds:F1} s");
+            await Task.Delay(200);
+        }
+        (code, text) = Scenario.Pgwarden("resume", "-c", node1.ConfigPath, "--wait");
+        Assert.True(code == 0, text);
+        await Wait.UntilAsync(() => new FileInfo(device).Length >= 2, TimeSpan.FromSeconds(15), "the watchdog armed and kept alive again after resume");
+        output.WriteLine($"pause: magic close, then nothing written for {hold.Elapsed.TotalSeconds:F0} s; resume: armed and kept alive again");
 
         // Clean shutdown of the primary's agent: PostgreSQL stops, the watchdog gets the magic close, the lock is released.
         var sw = Stopwatch.StartNew();
