@@ -17,10 +17,7 @@ public sealed class DcsPartitionTests(ITestOutputHelper output) : IAsyncLifetime
     {
         EtcdCut.RemoveLeftovers();
         _cluster = await AgentCluster.StartAsync("itpart", 3);
-        await _cluster.WaitForHealthyAsync(TimeSpan.FromSeconds(120));
-        var leader = _cluster.Node((await _cluster.LeaderAsync())!);
-        await WriteProbe.CreateTableAsync(leader);
-        await SplitBrainChecker.CreateTableAsync(leader);
+        await WriteProbe.PrepareClusterAsync(_cluster);
     }
 
     public async Task DisposeAsync()

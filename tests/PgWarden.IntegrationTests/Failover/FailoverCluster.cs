@@ -17,10 +17,7 @@ public sealed class FailoverClusterOn<TBackend> : IAsyncLifetime where TBackend 
     {
         Cluster = await AgentCluster.StartAsync("itfo" + TBackend.Tag, 3, dcs: TBackend.Kind,
             tagsFor: i => i == 3 ? new Dictionary<string, string> { ["nofailover"] = "true" } : null);
-        await Cluster.WaitForHealthyAsync(TimeSpan.FromSeconds(120));
-        var leader = Cluster.Node((await Cluster.LeaderAsync())!);
-        await WriteProbe.CreateTableAsync(leader);
-        await SplitBrainChecker.CreateTableAsync(leader);
+        await WriteProbe.PrepareClusterAsync(Cluster);
     }
 
     public async Task DisposeAsync() => await Cluster.DisposeAsync();

@@ -21,10 +21,7 @@ public sealed class FastProfilePartitionTests(ITestOutputHelper output) : IAsync
     {
         NodePartition.HealAll();
         _cluster = await AgentCluster.StartAsync("itfast", 3, ttl: Ttl, loopWait: LoopWait, retryTimeout: RetryTimeout);
-        await _cluster.WaitForHealthyAsync(TimeSpan.FromSeconds(120));
-        var leader = _cluster.Node((await _cluster.LeaderAsync())!);
-        await WriteProbe.CreateTableAsync(leader);
-        await SplitBrainChecker.CreateTableAsync(leader);
+        await WriteProbe.PrepareClusterAsync(_cluster);
     }
 
     public async Task DisposeAsync()
@@ -42,8 +39,10 @@ public sealed class FastProfilePartitionTests(ITestOutputHelper output) : IAsync
         await using var probe = new WriteProbe(_cluster);
         probe.Start();
         await Wait.UntilAsync(() => checker.Rounds > 5 && probe.Acknowledged.Count > 20, TimeSpan.FromSeconds(10), "checker and probe to run");
-        // Let the checker see a few quiet rounds at the fast timings first: a false fence under load shows here too.
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        // Let the checker see ~3 s of quiet rounds (one every ~100 ms) at the fast timings first: a false fence under
+        // load shows here too.
+        var quietFrom = checker.Rounds;
+        await Wait.UntilAsync(() => checker.Rounds > quietFrom + 30, TimeSpan.FromSeconds(15), "30 quiet checker rounds before the cut");
 
         var cutAt = checker.Elapsed;
         var sw = Stopwatch.StartNew();

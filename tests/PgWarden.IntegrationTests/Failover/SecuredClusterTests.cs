@@ -24,12 +24,9 @@ public sealed class SecuredCluster : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Cluster = await AgentCluster.StartAsync("itsec", 3, startAgents: false);
-        CallbackDir = Path.Combine(Cluster.Root, "callbacks");
-        Directory.CreateDirectory(CallbackDir);
-        File.SetUnixFileMode(CallbackDir, (UnixFileMode)0b1_111_111_111);
-        var script = Path.Combine(Cluster.Root, "callback.sh");
-        await File.WriteAllTextAsync(script, $"#!/bin/sh\necho \"$@\" >> {CallbackDir}/$(id -un).log\n");
-        File.SetUnixFileMode(script, (UnixFileMode)0b111_101_101);
+        var recorder = await CallbackRecorder.InstallAsync(Cluster);
+        CallbackDir = recorder.Dir;
+        var script = recorder.Script;
         foreach (var node in Cluster.Nodes)
         {
             var yaml = await File.ReadAllTextAsync(node.ConfigPath);

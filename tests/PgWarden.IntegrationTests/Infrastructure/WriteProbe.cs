@@ -50,6 +50,15 @@ public sealed class WriteProbe : IAsyncDisposable
     }
     public int Attempts => (int)(Interlocked.Read(ref _next) - _base);
 
+    /// <summary>Waits for a healthy cluster and creates the write probe's and the split-brain checker's tables on its leader.</summary>
+    public static async Task PrepareClusterAsync(AgentCluster cluster)
+    {
+        await cluster.WaitForHealthyAsync(TimeSpan.FromSeconds(120));
+        var leader = cluster.Node((await cluster.LeaderAsync())!);
+        await CreateTableAsync(leader);
+        await SplitBrainChecker.CreateTableAsync(leader);
+    }
+
     public static async Task CreateTableAsync(ClusterNode primary)
     {
         await using var conn = primary.Connect();
