@@ -99,7 +99,8 @@ public static class CtlCommands
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { return 130; }
     }
 
-    private static int Fail(string message)
+    /// <summary>patronictl's error form: "Error: ..." on stderr, exit code 1.</summary>
+    internal static int Fail(string message)
     {
         Console.Error.WriteLine($"Error: {message}");
         return 1;

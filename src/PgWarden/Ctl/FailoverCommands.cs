@@ -45,16 +45,16 @@ public static class FailoverCommands
 
             if (action == "switchover")
             {
-                if (current is null) return Fail($"This cluster has no leader");
+                if (current is null) return CtlCommands.Fail($"This cluster has no leader");
                 leaderName ??= interactive ? Prompt("Primary", current) : current;
-                if (leaderName != current) return Fail($"Member {leaderName} is not the leader of cluster {name}");
+                if (leaderName != current) return CtlCommands.Fail($"Member {leaderName} is not the leader of cluster {name}");
             }
             var others = view.Members.Select(m => m.Name).Where(n => n != current).OrderBy(n => n, StringComparer.Ordinal).ToList();
             if (candidateName is null && interactive)
                 candidateName = NullIfEmpty(Prompt($"Candidate ['{string.Join("', '", others)}']", ""));
-            if (action == "failover" && candidateName is null) return Fail("Failover could be performed only to a specific candidate");
-            if (candidateName is not null && candidateName == leaderName) return Fail("Switchover target and source are the same.");
-            if (candidateName is not null && view.FindMember(candidateName) is null) return Fail($"Member {candidateName} does not exist in cluster {name}");
+            if (action == "failover" && candidateName is null) return CtlCommands.Fail("Failover could be performed only to a specific candidate");
+            if (candidateName is not null && candidateName == leaderName) return CtlCommands.Fail("Switchover target and source are the same.");
+            if (candidateName is not null && view.FindMember(candidateName) is null) return CtlCommands.Fail($"Member {candidateName} does not exist in cluster {name}");
             if (action == "switchover" && scheduledAt is null && interactive)
             {
                 var now = DateTime.Now.AddHours(1).ToString("yyyy-MM-dd'T'HH:mm", CultureInfo.InvariantCulture);
@@ -69,7 +69,7 @@ public static class FailoverCommands
                 var question = action == "switchover"
                     ? $"Are you sure you want to switchover cluster {name}, demoting current leader {current}?"
                     : $"Are you sure you want to failover cluster {name}{(current is null ? "" : $", demoting current leader {current}")}?";
-                if (!Confirm(question)) return Fail("Aborting " + action);
+                if (!Confirm(question)) return CtlCommands.Fail("Aborting " + action);
             }
 
             var body = new JsonObject();
@@ -91,7 +91,7 @@ public static class FailoverCommands
             }
             else if (code is >= 400 and not 503)
             {
-                return Fail(text);
+                return CtlCommands.Fail(text);
             }
             Console.WriteLine($"{DateTime.Now:yyyy-MM-dd HH:mm:ss.fffff} {text}");
             if (scheduledAt is not null && code == 202) return 0;
@@ -106,11 +106,11 @@ public static class FailoverCommands
                 if (now.Leader is null || now.Leader.Name == current)
                 {
                     if (now.Failover is null or { IsEmpty: true } && now.Leader?.Name == current && sw.Elapsed > TimeSpan.FromSeconds(2))
-                        return Fail($"{Title(action)} failed: {current} is still the leader and the request was dropped (see its log for why)");
+                        return CtlCommands.Fail($"{Title(action)} failed: {current} is still the leader and the request was dropped (see its log for why)");
                 }
                 await Task.Delay(200, ct);
             }
-            if (newLeader is null) return Fail($"{Title(action)} did not complete within {deadline.TotalSeconds:0} s; the cluster has {(view.Leader is null ? "no leader" : "leader " + view.Leader.Name)}");
+            if (newLeader is null) return CtlCommands.Fail($"{Title(action)} did not complete within {deadline.TotalSeconds:0} s; the cluster has {(view.Leader is null ? "no leader" : "leader " + view.Leader.Name)}");
             Console.WriteLine($"New leader: {newLeader} (took {sw.Elapsed.TotalSeconds:0.0} s)");
             Console.Write(ClusterTable.Render(view, name, "pretty", false));
             return 0;
@@ -128,11 +128,11 @@ public static class FailoverCommands
         {
             var view = await dcs.GetClusterAsync(ct);
             var paused = view.Config?.Value.Pause ?? false;
-            if (paused == pause) return Fail($"Cluster is {(pause ? "already" : "not")} paused");
+            if (paused == pause) return CtlCommands.Fail($"Cluster is {(pause ? "already" : "not")} paused");
             var member = view.LeaderMember ?? view.Members.FirstOrDefault(m => m.Data.ApiUrl is not null);
             var body = new JsonObject { ["pause"] = pause ? true : null };
             var (code, text) = await ctx.SendAsync(member, HttpMethod.Patch, "config", body, ct);
-            if (code != 200) return Fail($"Failed to {name} cluster management: {text}");
+            if (code != 200) return CtlCommands.Fail($"Failed to {name} cluster management: {text}");
             if (parse.GetValue(wait))
             {
                 Console.WriteLine($"'{name}' request sent, waiting until it is recognized by all nodes");
@@ -163,8 +163,8 @@ public static class FailoverCommands
             using var rest = RestClient.Create(context, parse.GetValue(CtlContext.InsecureOption));
             return await action(rest, dcs, name);
         }
-        catch (ConfigException e) { return Fail(e.Message); }
-        catch (DcsException e) { return Fail($"cannot reach the DCS ({e.Kind}): {e.Message}"); }
+        catch (ConfigException e) { return CtlCommands.Fail(e.Message); }
+        catch (DcsException e) { return CtlCommands.Fail($"cannot reach the DCS ({e.Kind}): {e.Message}"); }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { return 130; }
     }
 
@@ -185,11 +185,6 @@ public static class FailoverCommands
 
     private static string Title(string s) => char.ToUpperInvariant(s[0]) + s[1..];
 
-    private static int Fail(string message)
-    {
-        Console.Error.WriteLine($"Error: {message}");
-        return 1;
-    }
 
     /// <summary>Calls a member's REST API with the credentials patronictl would use.</summary>
     internal sealed class RestClient(HttpClient http, AuthenticationHeaderValue? auth) : IDisposable

@@ -39,7 +39,7 @@ public static class OpsCommands
         command.SetAction(async (parse, ct) => await WithDcsAsync(parse, parse.GetValue(cluster), async (dcs, _, _) =>
         {
             var view = await dcs.GetClusterAsync(ct);
-            if (view.InvalidConfig is { } bad) return Fail($"the config key cannot be read: {bad.Error}");
+            if (view.InvalidConfig is { } bad) return CtlCommands.Fail($"the config key cannot be read: {bad.Error}");
             var json = view.Config is { } c ? JsonNode.Parse(c.RawJson) : new JsonObject();
             Console.Write(YamlJson.ToYaml(json));
             return 0;
@@ -62,7 +62,7 @@ public static class OpsCommands
         {
             var view = await dcs.GetClusterAsync(ct);
             if (view.InvalidConfig is { } bad && parse.GetValue(replace) is null)
-                return Fail($"the config key cannot be read ({bad.Error}); use --replace to write a whole new configuration");
+                return CtlCommands.Fail($"the config key cannot be read ({bad.Error}); use --replace to write a whole new configuration");
             var currentJson = view.Config?.RawJson ?? "{}";
             var version = view.Config?.ModRevision ?? view.InvalidConfig?.ModRevision;
             var current = JsonNode.Parse(currentJson) as JsonObject ?? [];
@@ -73,7 +73,7 @@ public static class OpsCommands
             var sets = parse.GetValue(set) ?? [];
             var pgs = parse.GetValue(pg) ?? [];
             if ((applyFile == "-" || replaceFile == "-") && !parse.GetValue(force))
-                return Fail("reading changes from stdin needs --force (nothing can be confirmed interactively)");
+                return CtlCommands.Fail("reading changes from stdin needs --force (nothing can be confirmed interactively)");
             if (replaceFile is not null) edited = ReadYamlObject(replaceFile);
             if (applyFile is not null) ConfigEdit.Merge(edited, ReadYamlObject(applyFile));
             foreach (var s in sets) ConfigEdit.Set(edited, s);
@@ -83,7 +83,7 @@ public static class OpsCommands
             if (applyFile is null && replaceFile is null && sets.Length == 0 && pgs.Length == 0)
             {
                 if (Console.IsInputRedirected || Console.IsOutputRedirected)
-                    return Fail("no change given (-s, -p, --apply or --replace) and no terminal to open an editor on");
+                    return CtlCommands.Fail("no change given (-s, -p, --apply or --replace) and no terminal to open an editor on");
                 edited = await EditInEditorAsync(before, ct);
             }
             var after = YamlJson.ToYaml(edited);
@@ -101,9 +101,9 @@ public static class OpsCommands
                 return 1;
             }
             if (!parse.GetValue(quiet)) Console.Write(UnifiedDiff.Render(before, after));
-            if (!parse.GetValue(force) && !Confirm("Apply these changes?")) return Fail("Aborted");
+            if (!parse.GetValue(force) && !Confirm("Apply these changes?")) return CtlCommands.Fail("Aborted");
             if (!await dcs.SetConfigAsync(PythonJson.Serialize(edited), version, ct))
-                return Fail("Config modification aborted due to concurrent changes");
+                return CtlCommands.Fail("Config modification aborted due to concurrent changes");
             Console.WriteLine("Configuration changed");
             return 0;
         }, ct));
@@ -165,7 +165,7 @@ public static class OpsCommands
             var chosen = SelectMembers(view, name, parse.GetValue(members) ?? [], parse.GetValue(role)!);
             if (parse.GetValue(any) && chosen.Count > 0) chosen = [chosen[Random.Shared.Next(chosen.Count)]];
             if (parse.GetValue(pgVersion) is { } v && !Ha.Operations.PostgresVersionText.TryParse(v, out _, out var versionError))
-                return Fail(versionError);
+                return CtlCommands.Fail(versionError);
             var body = new JsonObject();
             if (parse.GetValue(pending)) body["restart_pending"] = true;
             if (parse.GetValue(pgVersion) is { } version) body["postgres_version"] = version;
@@ -174,15 +174,15 @@ public static class OpsCommands
             if (parse.GetValue(scheduled) is { } when && when != "now")
             {
                 if (!DateTimeOffset.TryParse(when, CultureInfo.InvariantCulture, DateTimeStyles.AssumeLocal, out var at))
-                    return Fail($"--scheduled '{when}' is not a timestamp (expected ISO-8601, e.g. 2030-01-01T10:00+00:00, or now)");
+                    return CtlCommands.Fail($"--scheduled '{when}' is not a timestamp (expected ISO-8601, e.g. 2030-01-01T10:00+00:00, or now)");
                 schedule = at.ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture);
                 body["schedule"] = schedule;
             }
             if (schedule is null && parse.GetValue(pending)) chosen = chosen.Where(m => m.Data.PendingRestart).ToList();
             Console.Write(ClusterTable.Render(view, name, "pretty", false));
-            if (chosen.Count == 0) return Fail("no member to restart");
+            if (chosen.Count == 0) return CtlCommands.Fail("no member to restart");
             if (!parse.GetValue(force) && !Confirm($"Are you sure you want to restart members {string.Join(", ", chosen.Select(m => m.Name))}?"))
-                return Fail("Aborted restart");
+                return CtlCommands.Fail("Aborted restart");
 
             using var api = new MemberApi(context, parse.GetValue(CtlContext.InsecureOption));
             var failures = 0;
@@ -255,7 +255,7 @@ public static class OpsCommands
             var chosen = SelectMembers(view, name, parse.GetValue(members) ?? [], parse.GetValue(role)!);
             Console.Write(ClusterTable.Render(view, name, "pretty", false));
             if (!parse.GetValue(force) && !Confirm($"Are you sure you want to reload members {string.Join(", ", chosen.Select(m => m.Name))}?"))
-                return Fail("Aborted reload");
+                return CtlCommands.Fail("Aborted reload");
             using var api = new MemberApi(context, parse.GetValue(CtlContext.InsecureOption));
             var failures = 0;
             var loopWait = view.Config?.Value.LoopWait ?? 10;
@@ -283,7 +283,7 @@ public static class OpsCommands
             var chosen = SelectMembers(view, name, parse.GetValue(members)!, "any");
             Console.Write(ClusterTable.Render(view, name, "pretty", false));
             if (!parse.GetValue(force) && !Confirm($"Are you sure you want to reinitialize members {string.Join(", ", chosen.Select(m => m.Name))}?"))
-                return Fail("Aborted reinitialize");
+                return CtlCommands.Fail("Aborted reinitialize");
             using var api = new MemberApi(context, parse.GetValue(CtlContext.InsecureOption));
             var failures = 0;
             var started = new List<string>();
@@ -318,12 +318,12 @@ public static class OpsCommands
         {
             var view = await dcs.GetClusterAsync(ct);
             Console.Write(ClusterTable.Render(view, name, "pretty", false));
-            if (Ask("Please confirm the cluster name to remove") != name) return Fail("Cluster names specified do not match");
+            if (Ask("Please confirm the cluster name to remove") != name) return CtlCommands.Fail("Cluster names specified do not match");
             const string Phrase = "Yes I am aware";
             if (Ask($"You are about to remove all information in DCS for {name}, please type: \"{Phrase}\"") != Phrase)
-                return Fail("You did not exactly type \"" + Phrase + "\"");
+                return CtlCommands.Fail("You did not exactly type \"" + Phrase + "\"");
             if (view.Leader is { } leader && Ask("This cluster currently is healthy. Please specify the leader name to continue") != leader.Name)
-                return Fail("You did not specify the current leader of the cluster");
+                return CtlCommands.Fail("You did not specify the current leader of the cluster");
             await dcs.DeleteClusterAsync(ct);
             return 0;
         }, ct));
@@ -352,16 +352,11 @@ public static class OpsCommands
             await using var dcs = context.OpenDcs(name, loggers);
             return await action(dcs, name, context);
         }
-        catch (ConfigException e) { return Fail(e.Message); }
-        catch (DcsException e) { return Fail($"cannot reach the DCS ({e.Kind}): {e.Message}"); }
-        catch (HttpRequestException e) { return Fail($"a member's REST API did not answer: {e.Message}"); }
-        catch (JsonException e) { return Fail($"not valid JSON: {e.Message}"); }
+        catch (ConfigException e) { return CtlCommands.Fail(e.Message); }
+        catch (DcsException e) { return CtlCommands.Fail($"cannot reach the DCS ({e.Kind}): {e.Message}"); }
+        catch (HttpRequestException e) { return CtlCommands.Fail($"a member's REST API did not answer: {e.Message}"); }
+        catch (JsonException e) { return CtlCommands.Fail($"not valid JSON: {e.Message}"); }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { return 130; }
     }
 
-    private static int Fail(string message)
-    {
-        Console.Error.WriteLine($"Error: {message}");
-        return 1;
-    }
 }

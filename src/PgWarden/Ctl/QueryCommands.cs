@@ -41,18 +41,18 @@ public static class QueryCommands
                 if (parse.GetValue(multiHost))
                 {
                     if (parse.GetValue(role) is not null || parse.GetValue(member) is not null)
-                        return Fail("--multi-host lists every member: leave out --role and --member");
+                        return CtlCommands.Fail("--multi-host lists every member: leave out --role and --member");
                     Console.WriteLine(Dsn.MultiHost(view, "read-write"));
                     Console.WriteLine(Dsn.MultiHost(view, "prefer-standby"));
                     return 0;
                 }
                 var candidates = MemberSelector.Candidates(view, parse.GetValue(role), parse.GetValue(member));
                 if (candidates.FirstOrDefault(m => m.Data.ParseConnUrl().Host is not null) is not { } chosen)
-                    return Fail("Can not find a suitable member");
+                    return CtlCommands.Fail("Can not find a suitable member");
                 Console.WriteLine(Dsn.ForMember(chosen));
                 return 0;
             }
-            catch (ArgumentException e) { return Fail(e.Message); }
+            catch (ArgumentException e) { return CtlCommands.Fail(e.Message); }
         }, ct));
         return command;
     }
@@ -83,11 +83,11 @@ public static class QueryCommands
         {
             var text = parse.GetValue(sql);
             var path = parse.GetValue(file);
-            if (text is not null && path is not null) return Fail("--file and --command are mutually exclusive options");
-            if (text is null && path is null) return Fail("You need to specify either --command or --file");
+            if (text is not null && path is not null) return CtlCommands.Fail("--file and --command are mutually exclusive options");
+            if (text is null && path is null) return CtlCommands.Fail("You need to specify either --command or --file");
             if (path is not null)
             {
-                if (!path.Exists) return Fail($"--file {path.FullName}: no such file");
+                if (!path.Exists) return CtlCommands.Fail($"--file {path.FullName}: no such file");
                 text = await File.ReadAllTextAsync(path.FullName, ct);
             }
             string? secret = null;
@@ -99,7 +99,7 @@ public static class QueryCommands
                 var memberName = parse.GetValue(member);
                 IReadOnlyList<Member> candidates;
                 try { candidates = MemberSelector.Candidates(view, roleName, memberName); }
-                catch (ArgumentException e) { return Fail(e.Message); }
+                catch (ArgumentException e) { return CtlCommands.Fail(e.Message); }
                 var wantRecovery = MemberSelector.RequiredRecovery(roleName, memberName);
                 var target = memberName is not null ? $"member {memberName}" : $"role={roleName ?? "leader"}";
                 foreach (var candidate in candidates)
@@ -128,14 +128,14 @@ public static class QueryCommands
                     }
                     catch (PostgresException e)
                     {
-                        return Fail($"{candidate.Name}: ERROR, SQLSTATE: {e.SqlState}: {e.MessageText}");
+                        return CtlCommands.Fail($"{candidate.Name}: ERROR, SQLSTATE: {e.SqlState}: {e.MessageText}");
                     }
                     catch (NpgsqlException e)
                     {
-                        if (memberName is not null || candidates.Count == 1) return Fail($"No connection to {target} is available: {candidate.Name} ({host}:{port}): {e.Message}");
+                        if (memberName is not null || candidates.Count == 1) return CtlCommands.Fail($"No connection to {target} is available: {candidate.Name} ({host}:{port}): {e.Message}");
                     }
                 }
-                return Fail($"No connection to {target} is available");
+                return CtlCommands.Fail($"No connection to {target} is available");
             }, ct);
         });
         return command;
@@ -201,9 +201,4 @@ public static class QueryCommands
         return sb.ToString();
     }
 
-    private static int Fail(string message)
-    {
-        Console.Error.WriteLine($"Error: {message}");
-        return 1;
-    }
 }
