@@ -19,6 +19,14 @@ public sealed class WriteProbe : IAsyncDisposable
     private readonly List<(TimeSpan At, string Node)> _primaryChanges = [];
     private Task? _run;
     private long _next;
+    private volatile bool _syncWaitCancelled;
+
+    /// <summary>
+    /// Commits PostgreSQL returned with "canceling wait for synchronous replication" (the client's 3 s command timeout
+    /// cancels a commit stuck waiting for the sync standby): committed locally but, as the server says, maybe not
+    /// replicated, so they are not counted as acknowledged.
+    /// </summary>
+    public int UnconfirmedCommits { get; private set; }
 
     private static long s_probes;
     private readonly long _base;
@@ -79,6 +87,11 @@ public sealed class WriteProbe : IAsyncDisposable
                 if (conn is null)
                 {
                     conn = await FindPrimaryAsync(ct);
+                    if (conn is not null)
+                        conn.Notice += (_, e) =>
+                        {
+                            if (e.Notice.MessageText.Contains("wait for synchronous replication", StringComparison.Ordinal)) _syncWaitCancelled = true;
+                        };
                     if (conn is null)
                     {
                         LastError ??= "no node answered as a writable primary";
@@ -87,10 +100,17 @@ public sealed class WriteProbe : IAsyncDisposable
                     }
                 }
                 var id = Interlocked.Increment(ref _next);
+                _syncWaitCancelled = false;
                 await using (var cmd = new NpgsqlCommand($"INSERT INTO {Table}(id) VALUES ($1)", conn) { CommandTimeout = 3 })
                 {
                     cmd.Parameters.AddWithValue(id);
                     await cmd.ExecuteNonQueryAsync(ct);
+                }
+                if (_syncWaitCancelled)
+                {
+                    _syncWaitCancelled = false;
+                    UnconfirmedCommits++;
+                    continue;
                 }
                 _acked[id] = _clock.Elapsed;
                 await Task.Delay(20, ct);
