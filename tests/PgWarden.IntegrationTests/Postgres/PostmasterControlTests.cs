@@ -63,6 +63,40 @@ public sealed class PostmasterControlTests(PrimaryFixture fixture) : IAsyncLifet
     }
 
     [Fact]
+    public async Task Monitor_learns_a_kill_9_from_the_pidfd_without_anyone_reading_the_verdict()
+    {
+        var health = new PostmasterHealth();
+        var monitor = new PostmasterMonitor(_node.Instance, health, TimeProvider.System, NullLogger.Instance);
+        var died = new TaskCompletionSource<DateTime>(TaskCreationOptions.RunContinuationsAsynchronously);
+        monitor.PostmasterDied += (_, _) => died.TrySetResult(DateTime.UtcNow);
+        using var cts = new CancellationTokenSource();
+        var run = monitor.RunAsync(cts.Token);
+        try
+        {
+            Assert.True(await WaitHealth(health, true, TimeSpan.FromSeconds(3)));
+            var checkedAt = health.CheckedAt;
+            // Nobody reads the verdict from here on: only the monitor's own wake-ups can notice the death.
+            await Task.Delay(TimeSpan.FromMilliseconds(1200));
+            var pid = _node.Instance.PostmasterPid()!.Value;
+            var killedAt = DateTime.UtcNow;
+            PosixSignals.Send(pid, PosixSignals.SigKill);
+
+            var seenAt = await died.Task.WaitAsync(TimeSpan.FromSeconds(2));
+            Console.WriteLine($"monitor saw the kill after {(seenAt - killedAt).TotalMilliseconds:0} ms " +
+                $"(idle: verdict last refreshed {(killedAt - checkedAt.UtcDateTime).TotalMilliseconds:0} ms before the kill)");
+            // The 500 ms timer is gone: the monitor slept through the 1.2 s before the kill (no refresh), yet the
+            // death was seen well within the fresh-connection period it would otherwise have slept until.
+            Assert.True(killedAt - checkedAt.UtcDateTime >= TimeSpan.FromSeconds(1), "the monitor refreshed while idle");
+            Assert.InRange(seenAt - killedAt, TimeSpan.Zero, TimeSpan.FromSeconds(1));
+        }
+        finally
+        {
+            await cts.CancelAsync();
+            await run;
+        }
+    }
+
+    [Fact]
     public async Task Monitor_flags_a_server_that_refuses_connections()
     {
         var health = new PostmasterHealth();
