@@ -57,6 +57,7 @@ internal sealed class CommandRunner(string binDir, string? runAsOsUser, ILogger 
     public CommandResult Run(string tool, IReadOnlyList<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {
         using var process = new Process { StartInfo = StartInfo(tool, args, environment) };
+        logger.LogDebug("Running {Tool} {Args}", tool, string.Join(' ', args));
         try
         {
             process.Start();

@@ -57,7 +57,18 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
         if (!Directory.Exists(DataDir) || !Directory.EnumerateFileSystemEntries(DataDir).Any())
             return new DataDirectoryInfo { HasData = false };
         var standby = File.Exists(Path.Combine(DataDir, "standby.signal"));
+        // pg_controldata is a process spawn (a replica's loop asked for it every cycle): its output is kept until
+        // global/pg_control changes. The file's mtime has the kernel's coarse clock tick, so a file written less
+        // than a second before it was read is not trusted to be unchanged: the next call reads it again.
+        var control = new FileInfo(Path.Combine(DataDir, "global", "pg_control"));
+        var stamp = control.Exists ? (control.LastWriteTimeUtc, control.Length) : default;
+        if (control.Exists && Volatile.Read(ref _controlDataCache) is { } cached && cached.Stamp == stamp)
+            return PgControlData.ToDataDirectoryInfo(cached.Text, standby);
+        var readAt = DateTime.UtcNow;
         var result = _runner.Run("pg_controldata", [DataDir], TimeSpan.FromSeconds(10), CEnvironment);
+        Volatile.Write(ref _controlDataCache, control.Exists && result.Succeeded && readAt - stamp.LastWriteTimeUtc > TimeSpan.FromSeconds(1)
+            ? new ControlDataOutput(stamp, result.StdOut)
+            : null);
         if (!result.Succeeded)
         {
             _logger.LogWarning("pg_controldata {DataDir} failed ({Code}): {Error}", DataDir, result.ExitCode, result.StdErr.Trim());
@@ -65,6 +76,10 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
         }
         return PgControlData.ToDataDirectoryInfo(result.StdOut, standby);
     }
+
+    private ControlDataOutput? _controlDataCache;
+
+    private sealed record ControlDataOutput((DateTime LastWriteTimeUtc, long Length) Stamp, string Text);
 
     public bool IsPostmasterAlive() => PostmasterPid() is not null;
 

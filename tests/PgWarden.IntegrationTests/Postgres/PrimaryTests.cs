@@ -89,6 +89,38 @@ public sealed class PrimaryTests(PrimaryFixture fixture)
     }
 
     [Fact]
+    public async Task Pg_controldata_runs_again_only_once_pg_control_changed()
+    {
+        var runs = new RunCounter();
+        var pg = new PostgresInstance(fixture.Primary.Config, runs, TimeProvider.System, Infrastructure.PgTestUser.Name);
+        var control = Path.Combine(Pg.DataDir, "global", "pg_control");
+        // A file written within the last second is not trusted (coarse mtime): wait until it is older than that.
+        await Wait.UntilAsync(() => Task.FromResult(DateTime.UtcNow - File.GetLastWriteTimeUtc(control)), age => age > TimeSpan.FromSeconds(1.2), TimeSpan.FromSeconds(10));
+        var first = pg.InspectDataDirectory();
+        var second = pg.InspectDataDirectory();
+        Assert.Equal(first.CheckpointLsn, second.CheckpointLsn);
+        Assert.Equal(1, runs.Count);
+
+        await fixture.Primary.ScalarAsync("CREATE TABLE IF NOT EXISTS controldata_cache(x int); CHECKPOINT; SELECT 1");
+        var third = pg.InspectDataDirectory();
+        Assert.Equal(2, runs.Count);
+        Assert.True(third.CheckpointLsn > first.CheckpointLsn, $"{third.CheckpointLsn} after CHECKPOINT vs {first.CheckpointLsn}");
+    }
+
+    /// <summary>Counts the tool runs CommandRunner logs (at debug level) for pg_controldata.</summary>
+    private sealed class RunCounter : Microsoft.Extensions.Logging.ILogger
+    {
+        private int _count;
+        public int Count => Volatile.Read(ref _count);
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (formatter(state, exception).StartsWith("Running pg_controldata", StringComparison.Ordinal)) Interlocked.Increment(ref _count);
+        }
+    }
+
+    [Fact]
     public void Missing_or_empty_data_directory_has_no_data()
     {
         var empty = Path.Combine(fixture.Root, "empty-" + Guid.NewGuid().ToString("N")[..6]);
