@@ -104,7 +104,16 @@ public sealed class HaLoop
     {
         while (!ct.IsCancellationRequested)
         {
-            await Task.Delay(NextFenceCheck(), _time, ct);
+            // Not the leader: nothing to fence until a cycle changes that, and every cycle ends with a nudge. The
+            // leader keeps a timer (at most a second, so a lock lost in the store between cycles is seen).
+            using (var nap = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                var nudged = Volatile.Read(ref _fenceNudge).Task;
+                var next = NextFenceCheck();
+                await (next == Timeout.InfiniteTimeSpan ? nudged.WaitAsync(ct) : Task.WhenAny(Task.Delay(next, _time, nap.Token), nudged));
+                await nap.CancelAsync();
+            }
+            ct.ThrowIfCancellationRequested();
             if (State.RenewedAtTimestamp is not { } renewedAt || State.Role != "master") continue;
             var elapsed = _time.GetElapsedTime(renewedAt);
             var deadline = FenceDeadline(State.Dynamic, _dcs.LockLifetime);
@@ -131,6 +140,11 @@ public sealed class HaLoop
 
     private static readonly TimeSpan FencePoll = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan FenceIdle = TimeSpan.FromSeconds(1);
+    private TaskCompletionSource _fenceNudge = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Makes the fence task re-read the role and the last renewal (after every cycle).</summary>
+    private void NudgeFence() =>
+        Interlocked.Exchange(ref _fenceNudge, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     /// <summary>
     /// A renewal this late gets a fast-path attempt from the fence task: loop_wait + 1.5 s, but with a short ttl (the
@@ -149,12 +163,13 @@ public sealed class HaLoop
 
     /// <summary>
     /// How long the fence may sleep: until the renewal would be overdue or the deadline comes (then every 100 ms), at
-    /// most a second (a promotion or a changed ttl is seen within that), and a second when we are not the leader.
+    /// most a second (a changed ttl or a lock lost in the store is seen within that); not at all when we are not the
+    /// leader (the cycle that makes us leader nudges the fence).
     /// </summary>
     private TimeSpan NextFenceCheck()
     {
-        if (State.RenewedAtTimestamp is not { } renewedAt || State.Role != "master" || _dcs.LockLostReason is not null)
-            return _dcs.LockLostReason is not null ? FencePoll : FenceIdle;
+        if (_dcs.LockLostReason is not null) return FencePoll;
+        if (State.RenewedAtTimestamp is not { } renewedAt || State.Role != "master") return Timeout.InfiniteTimeSpan;
         // With a short ttl the fencing deadline can come before the fast-path threshold: wake for the earlier one.
         var deadline = FenceDeadline(State.Dynamic, _dcs.LockLifetime);
         var fastPath = FastPathAfter(State.Dynamic, _dcs.LockLifetime);
@@ -223,6 +238,10 @@ public sealed class HaLoop
             catch (Exception e)
             {
                 HaLog.CycleFailed(_log, e.Message, e);
+            }
+            finally
+            {
+                NudgeFence();
             }
 
             var loopWait = TimeSpan.FromSeconds(State.Dynamic.LoopWait);
