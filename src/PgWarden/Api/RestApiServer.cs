@@ -67,6 +67,10 @@ public sealed class RestApiServer : IAsyncDisposable
                 else o.Listen(ep, l => l.UseHttps(https));
             }
         });
+        // Health checks arrive on fresh connections once a second per HAProxy backend. Dispatching each one from the
+        // socket thread to the thread pool and back cost several thread wake-ups per request; our handlers never
+        // block (health answers from state kept in memory, the rest awaits), so they run on the socket thread.
+        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new ForwardingLoggerProvider(_loggers));
         // Kestrel's per-connection chatter is noise next to the HA log; keep its warnings and errors only.
