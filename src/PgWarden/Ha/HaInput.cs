@@ -48,6 +48,11 @@ public sealed record HaInput
     public Safety.FailsafeOutcome? Failsafe { get; init; }
     /// <summary>A primary that confirmed itself over POST /failsafe less than ttl ago (we must not race); null when none.</summary>
     public string? FailsafeLeader { get; init; }
+    /// <summary>
+    /// How long this agent has seen the current failover key (same revision) pending; null when there is none or it
+    /// was not seen before. A switchover whose candidate only failed transient checks waits for it (bounded).
+    /// </summary>
+    public TimeSpan? FailoverPendingFor { get; init; }
     /// <summary>Why a required watchdog cannot be used; null when it can (or the mode is not required).</summary>
     public string? WatchdogUnusable { get; init; }
 }
