@@ -261,6 +261,7 @@ public sealed class HaLoop
     /// <summary>One cycle; returns an exit code when the agent must stop (fatal), else null.</summary>
     internal async Task<int?> RunCycleAsync(CancellationToken ct)
     {
+        State.RecheckAfter = null;
         if (Operations.TakeLocalConfigReread()) RereadLocalConfig();
         var input = await GatherAsync(ct);
         var decision = HaDecider.Decide(input);
@@ -375,9 +376,13 @@ public sealed class HaLoop
         if (view is null && probe is { InRecovery: false } && State.Dynamic.FailsafeMode)
             failsafe = await _executor.ConfirmFailsafeAsync(State.LastDcsError?.ToString() ?? "unknown", ct);
 
+        // Since when this request (revision) is pending: a DCS read that failed this cycle forgets nothing.
         var failoverKey = view?.Failover is { IsEmpty: false } pendingKey ? pendingKey : null;
-        if (failoverKey is null) State.FailoverSeen = null;
-        else if (State.FailoverSeen?.Revision != failoverKey.ModRevision) State.FailoverSeen = (failoverKey.ModRevision, now);
+        if (failoverKey is not null)
+        {
+            if (State.FailoverSeen?.Revision != failoverKey.ModRevision) State.FailoverSeen = (failoverKey.ModRevision, now);
+        }
+        else if (view is not null) State.FailoverSeen = null;
 
         IReadOnlyList<PeerStatus> peers = [];
         string? formerLeaderStillPrimary = null;
