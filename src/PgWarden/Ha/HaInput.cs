@@ -63,8 +63,12 @@ public sealed record RejoinPolicy(bool UsePgRewind, bool RemoveOnRewindFailure, 
     public static readonly RejoinPolicy Default = new(false, false, false);
 }
 
-/// <summary>A peer's answer to GET /patroni during a leader race (Reachable false when it did not answer in time).</summary>
-public sealed record PeerStatus(string Name, bool Reachable, bool IsPrimary, long WalPosition, bool NoFailover, int FailoverPriority)
+/// <summary>
+/// A peer's answer to GET /patroni during a leader race (Reachable false when it did not answer in time, or answered
+/// without a WAL position). Problem says what went wrong, with the URL ("did not answer GET ... within 1.5 s").
+/// </summary>
+public sealed record PeerStatus(string Name, bool Reachable, bool IsPrimary, long WalPosition, bool NoFailover, int FailoverPriority,
+    string? Problem = null)
 {
-    public static PeerStatus Unreachable(string name) => new(name, false, false, 0, false, 0);
+    public static PeerStatus Unreachable(string name, string? problem = null) => new(name, false, false, 0, false, 0, problem);
 }

@@ -42,7 +42,7 @@ public static class SwitchoverCandidates
             return new(name, false, tags.Raw.ContainsKey("nofailover") ? "tagged nofailover" : $"failover_priority {tags.FailoverPriority} <= 0", 0, 0);
         if (string.IsNullOrEmpty(member.Data.ApiUrl)) return new(name, false, "has no api_url in its member key", 0, 0);
         if (peer is not { Reachable: true })
-            return new(name, false, $"did not answer GET {member.Data.ApiUrl} in time", 0, 0, Transient: true);
+            return new(name, false, peer?.Problem ?? $"did not answer GET {member.Data.ApiUrl} in time", 0, 0, Transient: true);
         if (peer.IsPrimary) return new(name, false, "is running as a primary", peer.WalPosition, peer.FailoverPriority);
         if (peer.NoFailover) return new(name, false, "tagged nofailover", peer.WalPosition, 0);
         var lag = leaderWal - peer.WalPosition;
