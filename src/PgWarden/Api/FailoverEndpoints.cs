@@ -62,6 +62,7 @@ public static class FailoverEndpoints
         if (!string.IsNullOrEmpty(leader)) value["leader"] = leader;
         if (!string.IsNullOrEmpty(candidate)) value["member"] = candidate;
         if (scheduledAt is { } at) value["scheduled_at"] = at.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffffzzz", CultureInfo.InvariantCulture);
+        var writtenAt = api.Time.GetUtcNow();
         try
         {
             await api.Dcs.SetFailoverAsync(value.ToJsonString(), null, ctx.RequestAborted);
@@ -79,7 +80,7 @@ public static class FailoverEndpoints
             await PlainText.WriteAsync(ctx, api, 202, Title(action) + " scheduled");
             return;
         }
-        var (pollCode, pollMessage) = await PollResultAsync(api, view.Leader?.Name, candidate, action, ctx.RequestAborted);
+        var (pollCode, pollMessage) = await PollResultAsync(api, view.Leader?.Name, candidate, action, writtenAt, ctx.RequestAborted);
         FailoverLog.RestRequest(api.Logger, action, $"{pollCode} {pollMessage}");
         await PlainText.WriteAsync(ctx, api, pollCode, pollMessage);
     }
@@ -158,18 +159,22 @@ public static class FailoverEndpoints
             var statuses = await peers.ProbeAsync(members, ProbeDeadline, ct);
             var verdicts = SwitchoverCandidates.Evaluate(view, currentLeader, candidate, statuses, leaderWal, maxLag);
             if (verdicts.Any(v => v.Eligible)) return null;
-            // Lag (a report up to one loop old) and a failed probe (e.g. a pooled connection the peer had closed) are
-            // transient: re-probe until the settle time before refusing.
-            var transient = verdicts.Count > 0 && verdicts.All(v =>
-                v.Why.StartsWith("lag ", StringComparison.Ordinal) || v.Why.StartsWith("did not answer", StringComparison.Ordinal));
+            // Lag (a report up to one loop old) and a failed probe (e.g. a pooled connection the peer had closed, or a
+            // timeout on a loaded machine) are transient: re-probe until the settle time before refusing.
+            var transient = verdicts.Any(v => v.Transient);
             if (!transient || api.Time.GetElapsedTime(started) >= settle)
                 return $"{action} is not possible: no good candidates have been found ({SwitchoverCandidates.Explain(verdicts)})";
             await Task.Delay(TimeSpan.FromMilliseconds(500), api.Time, ct);
         }
     }
 
-    /// <summary>Patroni's poll_failover_result, at 100 ms instead of 1 s for the same 2*max(10, loop_wait) s.</summary>
-    private static async Task<(int, string)> PollResultAsync(RestApiContext api, string? oldLeader, string? candidate, string action, CancellationToken ct)
+    /// <summary>
+    /// Patroni's poll_failover_result, at 100 ms instead of 1 s for the same 2*max(10, loop_wait) s. When the request
+    /// is dropped and this node is the leader that dropped it, "Switchover failed" is followed by its reason (Patroni's
+    /// text stays the prefix; patronictl prints the body as it is).
+    /// </summary>
+    private static async Task<(int, string)> PollResultAsync(RestApiContext api, string? oldLeader, string? candidate, string action,
+        DateTimeOffset writtenAt, CancellationToken ct)
     {
         var timeout = TimeSpan.FromSeconds(2 * Math.Max(10, api.Board.Current.Dynamic.LoopWait));
         var started = api.Time.GetTimestamp();
@@ -186,7 +191,11 @@ public static class FailoverEndpoints
                     ? (200, $"Successfully {past} over to \"{l.Name}\"")
                     : (200, $"{Title(past)} over to \"{l.Name}\" instead of \"{candidate}\"");
             }
-            if (view.Failover is null or { IsEmpty: true }) return (503, Title(action) + " failed");
+            if (view.Failover is null or { IsEmpty: true })
+            {
+                var drop = api.Board.Current.LastFailoverDrop;
+                return (503, Title(action) + " failed" + (drop is not null && drop.At >= writtenAt ? ": " + drop.Reason : ""));
+            }
         }
         return (503, Title(action) + " status unknown");
     }

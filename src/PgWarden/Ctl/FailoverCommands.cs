@@ -93,6 +93,11 @@ public static class FailoverCommands
             {
                 return CtlCommands.Fail(text);
             }
+            else if (code == 503 && text.StartsWith($"{Title(action)} failed: ", StringComparison.Ordinal))
+            {
+                // The leader answered with the reason it dropped the request.
+                return CtlCommands.Fail($"{Title(action)} failed: {current} is still the leader; it dropped the request: {text[(Title(action).Length + 9)..]}");
+            }
             Console.WriteLine($"{DateTime.Now:yyyy-MM-dd HH:mm:ss.fffff} {text}");
             if (scheduledAt is not null && code == 202) return 0;
 
@@ -106,7 +111,8 @@ public static class FailoverCommands
                 if (now.Leader is null || now.Leader.Name == current)
                 {
                     if (now.Failover is null or { IsEmpty: true } && now.Leader?.Name == current && sw.Elapsed > TimeSpan.FromSeconds(2))
-                        return CtlCommands.Fail($"{Title(action)} failed: {current} is still the leader and the request was dropped (see its log for why)");
+                        return CtlCommands.Fail($"{Title(action)} failed: {current} is still the leader and the request was dropped " +
+                                                "(see the line 'dropping the failover/switchover request' in its log for why)");
                 }
                 await Task.Delay(200, ct);
             }

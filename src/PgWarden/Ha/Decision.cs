@@ -54,5 +54,8 @@ public enum HaAction
 /// <summary>An action plus the human-readable reason that the loop logs once per cycle.</summary>
 public sealed record Decision(HaAction Action, string Reason, string? Target = null)
 {
+    /// <summary>Run the next cycle after this long instead of loop_wait (a pending request re-checked soon); null: loop_wait.</summary>
+    public TimeSpan? RecheckAfter { get; init; }
+
     public override string ToString() => Target is null ? $"{Action}: {Reason}" : $"{Action}({Target}): {Reason}";
 }

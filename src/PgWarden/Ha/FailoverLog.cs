@@ -41,6 +41,9 @@ internal static partial class FailoverLog
     [LoggerMessage(EventId = 1111, Level = LogLevel.Warning, Message = "removing the data directory and cloning again from {Leader}")]
     public static partial void Reinitializing(ILogger logger, string leader);
 
+    [LoggerMessage(EventId = 2800, Level = LogLevel.Warning, Message = "dropping the failover/switchover request (clearing the failover key): {Reason}")]
+    public static partial void RequestDropped(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 1112, Level = LogLevel.Information, Message = "{Request} request: {Outcome}")]
     public static partial void RestRequest(ILogger logger, string request, string outcome);
 }

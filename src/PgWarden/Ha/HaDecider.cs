@@ -304,17 +304,43 @@ public static class HaDecider
         if (SynchronousReplication.IsOn(input.Dynamic))
         {
             // A switchover in synchronous mode may only hand over to a member the /sync key names.
-            verdicts = [.. verdicts.Select(v => v.Eligible && !SynchronousReplication.Matches(view.Sync, v.Name)
-                ? v with { Eligible = false, Why = "not a synchronous standby (not in /sync)" }
+            verdicts = [.. verdicts.Select(v => (v.Eligible || v.Transient) && !SynchronousReplication.Matches(view.Sync, v.Name)
+                ? v with { Eligible = false, Why = "not a synchronous standby (not in /sync)", Transient = false }
                 : v)];
         }
         var best = SwitchoverCandidates.Best(verdicts);
         if (best is null)
         {
+            // A probe that timed out on a loaded machine, or a WAL position reported up to one loop ago, says nothing
+            // final about the candidate: keep the request and look again soon, for a bounded time from its creation
+            // (Patroni drops it at once, but its API pre-checks; ours does too, so the leader's first look must agree).
+            var patience = SwitchoverPatience(input.Dynamic);
+            if (verdicts.Any(v => v.Transient) && FailoverRequestAge(input, request) is { } age && age < patience)
+            {
+                return new Decision(HaAction.RenewLock,
+                    $"manual failover: no healthy member yet, looking again ({age.TotalSeconds:0.0} s of {patience.TotalSeconds:0} s); " +
+                    SwitchoverCandidates.Explain(verdicts)) { RecheckAfter = SwitchoverRecheck(input.Dynamic) };
+            }
             return new Decision(HaAction.RenewAndClearFailover,
                 "manual failover: no healthy members found; " + SwitchoverCandidates.Explain(verdicts));
         }
         return new Decision(HaAction.GracefulSwitchover, $"manual switchover: demoting myself gracefully, handing over to {best}", best);
+    }
+
+    /// <summary>How long the leader keeps a request whose candidates failed only transient checks: loop_wait + retry_timeout.</summary>
+    internal static TimeSpan SwitchoverPatience(Config.DynamicConfig d) => TimeSpan.FromSeconds(d.LoopWait + d.RetryTimeout);
+
+    /// <summary>How soon such a request is looked at again: half a second (at most loop_wait).</summary>
+    internal static TimeSpan SwitchoverRecheck(Config.DynamicConfig d) => TimeSpan.FromSeconds(Math.Min(0.5, Math.Max(0.1, d.LoopWait)));
+
+    /// <summary>
+    /// How long the request has been due: a scheduled one since its time, an immediate one since this agent first saw
+    /// it; null (drop at once) when not known.
+    /// </summary>
+    private static TimeSpan? FailoverRequestAge(HaInput input, FailoverRequest request)
+    {
+        if (request.ScheduledAt is { } at) return input.Now > at ? input.Now - at : TimeSpan.Zero;
+        return input.FailoverPendingFor;
     }
 
     /// <summary>Patroni's manual_failover_process_no_leader: who may race while a failover key is pending.</summary>

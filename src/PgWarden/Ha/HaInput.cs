@@ -48,6 +48,11 @@ public sealed record HaInput
     public Safety.FailsafeOutcome? Failsafe { get; init; }
     /// <summary>A primary that confirmed itself over POST /failsafe less than ttl ago (we must not race); null when none.</summary>
     public string? FailsafeLeader { get; init; }
+    /// <summary>
+    /// How long this agent has seen the current failover key (same revision) pending; null when there is none or it
+    /// was not seen before. A switchover whose candidate only failed transient checks waits for it (bounded).
+    /// </summary>
+    public TimeSpan? FailoverPendingFor { get; init; }
     /// <summary>Why a required watchdog cannot be used; null when it can (or the mode is not required).</summary>
     public string? WatchdogUnusable { get; init; }
 }
@@ -58,8 +63,12 @@ public sealed record RejoinPolicy(bool UsePgRewind, bool RemoveOnRewindFailure, 
     public static readonly RejoinPolicy Default = new(false, false, false);
 }
 
-/// <summary>A peer's answer to GET /patroni during a leader race (Reachable false when it did not answer in time).</summary>
-public sealed record PeerStatus(string Name, bool Reachable, bool IsPrimary, long WalPosition, bool NoFailover, int FailoverPriority)
+/// <summary>
+/// A peer's answer to GET /patroni during a leader race (Reachable false when it did not answer in time, or answered
+/// without a WAL position). Problem says what went wrong, with the URL ("did not answer GET ... within 1.5 s").
+/// </summary>
+public sealed record PeerStatus(string Name, bool Reachable, bool IsPrimary, long WalPosition, bool NoFailover, int FailoverPriority,
+    string? Problem = null)
 {
-    public static PeerStatus Unreachable(string name) => new(name, false, false, 0, false, 0);
+    public static PeerStatus Unreachable(string name, string? problem = null) => new(name, false, false, 0, false, 0, problem);
 }

@@ -245,6 +245,7 @@ public sealed class HaLoop
             }
 
             var loopWait = TimeSpan.FromSeconds(State.Dynamic.LoopWait);
+            if (State.RecheckAfter is { } soon && soon < loopWait) loopWait = soon;
             var remaining = loopWait - _time.GetElapsedTime(cycleStart);
             _board.Publish(_board.Current with { NextCycleDue = _time.GetUtcNow() + (remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero) });
             if (remaining > TimeSpan.Zero)
@@ -279,12 +280,21 @@ public sealed class HaLoop
     /// <summary>One cycle; returns an exit code when the agent must stop (fatal), else null.</summary>
     internal async Task<int?> RunCycleAsync(CancellationToken ct)
     {
+        State.RecheckAfter = null;
         if (Operations.TakeLocalConfigReread()) RereadLocalConfig();
         var input = await GatherAsync(ct);
         var decision = HaDecider.Decide(input);
         var paused = input.View?.Config?.Value.Pause ?? false;
         HaLog.CycleResult(_log, paused && !decision.Reason.StartsWith("PAUSE", StringComparison.Ordinal) ? "PAUSE: " + decision.Reason : decision.Reason);
         State.LastDecision = decision.Reason;
+        State.RecheckAfter = decision.RecheckAfter;
+        if (decision.Action == HaAction.RenewAndClearFailover)
+        {
+            // Published before the key is cleared, so whoever sees the key vanish (POST /switchover polling on this
+            // node) can already say why.
+            FailoverLog.RequestDropped(_log, decision.Reason);
+            _board.Publish(_board.Current with { LastFailoverDrop = new FailoverDrop(decision.Reason, _time.GetUtcNow()) });
+        }
 
         var fatal = await _executor.ExecuteAsync(decision, input, ct);
         // The watchdog guards a running primary only: never in pause, never once we are not (or no longer) the leader.
@@ -385,6 +395,14 @@ public sealed class HaLoop
         if (view is null && probe is { InRecovery: false } && State.Dynamic.FailsafeMode)
             failsafe = await _executor.ConfirmFailsafeAsync(State.LastDcsError?.ToString() ?? "unknown", ct);
 
+        // Since when this request (revision) is pending: a DCS read that failed this cycle forgets nothing.
+        var failoverKey = view?.Failover is { IsEmpty: false } pendingKey ? pendingKey : null;
+        if (failoverKey is not null)
+        {
+            if (State.FailoverSeen?.Revision != failoverKey.ModRevision) State.FailoverSeen = (failoverKey.ModRevision, now);
+        }
+        else if (view is not null) State.FailoverSeen = null;
+
         IReadOnlyList<PeerStatus> peers = [];
         string? formerLeaderStillPrimary = null;
         var pendingFailover = view?.Failover is { IsEmpty: false };
@@ -424,6 +442,7 @@ public sealed class HaLoop
             PostgresUnhealthyFor = Since(State.UnhealthySince),
             PrimaryDownFor = Since(State.PrimaryDownSince),
             NotStreamingFor = Since(State.NotStreamingSince),
+            FailoverPendingFor = Since(State.FailoverSeen?.SeenAt),
             Rejoin = new RejoinPolicy(_config.Postgresql.UsePgRewind ?? State.Dynamic.UsePgRewind,
                 _config.Postgresql.RemoveDataDirectoryOnRewindFailure, _config.Postgresql.RemoveDataDirectoryOnDivergedTimelines),
             RewindFailure = State.RewindFailureLeader == HaExecutor.RewindSourceKey(view) ? State.RewindFailure : null,

@@ -29,6 +29,8 @@ internal sealed class HaRuntimeState
     public IReadOnlyDictionary<string, string>? FailsafeTopology { get; set; }
     /// <summary>Our own member key as last read (conn_url/api_url for the POST /failsafe body).</summary>
     public MemberData? SelfMember { get; set; }
+    /// <summary>The failover key revision last seen pending and the monotonic timestamp it was first seen at.</summary>
+    public (long Revision, long SeenAt)? FailoverSeen { get; set; }
     /// <summary>How the last DCS call failed (for the failsafe log lines).</summary>
     public DcsErrorKind? LastDcsError { get; set; }
 
@@ -43,6 +45,8 @@ internal sealed class HaRuntimeState
     public string PgState { get; set; } = "stopped";
     public string Role { get; set; } = "uninitialized";
     public string? LastDecision { get; set; }
+    /// <summary>The last decision asked for an early next cycle (a pending switchover re-checked); null: loop_wait.</summary>
+    public TimeSpan? RecheckAfter { get; set; }
     /// <summary>Set while a long action (bootstrap, clone, start) owns the state name.</summary>
     public bool ActionOwnsState { get; set; }
     private bool _wasRunning;

@@ -35,6 +35,9 @@ public sealed record NodeStatus
     /// <summary>The scheduled restart as stored in the member key; null when none.</summary>
     public System.Text.Json.Nodes.JsonObject? ScheduledRestart { get; init; }
 
+    /// <summary>The last failover/switchover request this node dropped as the leader, and why; null when none.</summary>
+    public FailoverDrop? LastFailoverDrop { get; init; }
+
     /// <summary>The watchdog is required but cannot be used (REST watchdog_failed: true; not promotable).</summary>
     public bool WatchdogFailed { get; init; }
     /// <summary>failsafe_mode is keeping this node's leader alive, or this replica accepted a POST /failsafe within ttl.</summary>
@@ -46,6 +49,9 @@ public sealed record NodeStatus
     public bool IsLeader(DateTimeOffset now) =>
         LastLeaderRenewal is { } renewed && View?.Leader?.Name == Name && now - renewed < TimeSpan.FromSeconds(Dynamic.Ttl);
 }
+
+/// <summary>A failover key the leader cleared without acting on it: when, and the reason it logged.</summary>
+public sealed record FailoverDrop(string Reason, DateTimeOffset At);
 
 /// <summary>Where the loop publishes its latest status and the API reads it (a single atomic reference).</summary>
 public sealed class NodeStatusBoard(NodeStatus initial)

@@ -13,29 +13,37 @@ public sealed class PeerProber(HttpClient http)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(deadline);
-        var probes = members.Where(m => !string.IsNullOrEmpty(m.Data.ApiUrl)).Select(m => ProbeOneAsync(m, cts.Token));
+        var probes = members.Where(m => !string.IsNullOrEmpty(m.Data.ApiUrl)).Select(m => ProbeOneAsync(m, deadline, cts.Token));
         return await Task.WhenAll(probes);
     }
 
-    private async Task<PeerStatus> ProbeOneAsync(Member member, CancellationToken ct)
+    private async Task<PeerStatus> ProbeOneAsync(Member member, TimeSpan deadline, CancellationToken ct)
     {
+        var url = member.Data.ApiUrl;
         try
         {
             // A stream into JsonDocument rather than GetFromJsonAsync<T>, which picks a serializer by reflection.
-            await using var body = await http.GetStreamAsync(member.Data.ApiUrl, ct);
+            await using var body = await http.GetStreamAsync(url, ct);
             using var doc = await JsonDocument.ParseAsync(body, cancellationToken: ct);
-            return Parse(member.Name, doc.RootElement);
+            return Parse(member.Name, doc.RootElement, url);
         }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException or NotSupportedException)
+        catch (OperationCanceledException)
         {
-            return PeerStatus.Unreachable(member.Name);
+            return PeerStatus.Unreachable(member.Name, $"did not answer GET {url} within {deadline.TotalSeconds:0.#} s");
+        }
+        catch (Exception e) when (e is HttpRequestException or JsonException or NotSupportedException)
+        {
+            return PeerStatus.Unreachable(member.Name, $"GET {url} failed: {e.Message}");
         }
     }
 
-    internal static PeerStatus Parse(string name, JsonElement root)
+    internal static PeerStatus Parse(string name, JsonElement root, string? url = null)
     {
         if (!root.TryGetProperty("xlog", out var xlog) && !root.TryGetProperty("wal", out xlog))
-            return PeerStatus.Unreachable(name);
+        {
+            var state = root.TryGetProperty("state", out var st) && st.ValueKind == JsonValueKind.String ? st.GetString() : "unknown";
+            return PeerStatus.Unreachable(name, $"GET {url ?? "/patroni"} answered without a WAL position (PostgreSQL state {state})");
+        }
         var role = root.TryGetProperty("role", out var r) ? r.GetString() : null;
         var isPrimary = role is "master" or "primary" || xlog.TryGetProperty("location", out _);
         long wal = isPrimary && xlog.TryGetProperty("location", out var loc)

@@ -4,8 +4,12 @@ using PgWarden.Dcs;
 
 namespace PgWarden.Ha;
 
-/// <summary>One member considered for a switchover or failover, and the rule it failed (Why) when not eligible.</summary>
-public sealed record CandidateVerdict(string Name, bool Eligible, string Why, long WalPosition, int FailoverPriority);
+/// <summary>
+/// One member considered for a switchover or failover, and the rule it failed (Why) when not eligible. Transient: the
+/// rule may pass on the next look without anyone changing anything (the probe failed or timed out; the lag was measured
+/// against a WAL position the member reports once per loop), so a re-probe is worth it before the request is dropped.
+/// </summary>
+public sealed record CandidateVerdict(string Name, bool Eligible, string Why, long WalPosition, int FailoverPriority, bool Transient = false);
 
 /// <summary>
 /// Patroni's is_failover_possible, with its reasons kept: every member considered, the rule it failed and the
@@ -38,12 +42,12 @@ public static class SwitchoverCandidates
             return new(name, false, tags.Raw.ContainsKey("nofailover") ? "tagged nofailover" : $"failover_priority {tags.FailoverPriority} <= 0", 0, 0);
         if (string.IsNullOrEmpty(member.Data.ApiUrl)) return new(name, false, "has no api_url in its member key", 0, 0);
         if (peer is not { Reachable: true })
-            return new(name, false, $"did not answer GET {member.Data.ApiUrl} in time", 0, 0);
+            return new(name, false, peer?.Problem ?? $"did not answer GET {member.Data.ApiUrl} in time", 0, 0, Transient: true);
         if (peer.IsPrimary) return new(name, false, "is running as a primary", peer.WalPosition, peer.FailoverPriority);
         if (peer.NoFailover) return new(name, false, "tagged nofailover", peer.WalPosition, 0);
         var lag = leaderWal - peer.WalPosition;
         if (leaderWal > 0 && lag > maximumLag)
-            return new(name, false, $"lag {Mb(lag)} > maximum_lag_on_failover {Mb(maximumLag)}", peer.WalPosition, peer.FailoverPriority);
+            return new(name, false, $"lag {Mb(lag)} > maximum_lag_on_failover {Mb(maximumLag)}", peer.WalPosition, peer.FailoverPriority, Transient: true);
         return new(name, true, $"eligible (lag {Mb(Math.Max(0, lag))})", peer.WalPosition, peer.FailoverPriority);
     }
 

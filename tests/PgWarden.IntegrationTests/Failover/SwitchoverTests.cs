@@ -54,8 +54,10 @@ public abstract class SwitchoverScenario<TBackend>(FailoverClusterOn<TBackend> f
         var (code, text) = await Scenario.SendAsync(HttpMethod.Delete, url + "/switchover");
         Assert.Equal(HttpStatusCode.NotFound, code);
         Assert.Equal("no switchover is scheduled", text);
-        // Patroni 3.0.2 accepts candidate == leader; the leader then drops the request: 503 "Switchover failed".
-        await Expect("/switchover", $$"""{"leader":"{{leader.Name}}","candidate":"{{leader.Name}}"}""", HttpStatusCode.ServiceUnavailable, "Switchover failed");
+        // Patroni 3.0.2 accepts candidate == leader; the leader then drops the request: 503 "Switchover failed", to
+        // which we add the leader's reason.
+        await Expect("/switchover", $$"""{"leader":"{{leader.Name}}","candidate":"{{leader.Name}}"}""", HttpStatusCode.ServiceUnavailable,
+            "Switchover failed: manual failover: I am already the leader, no need to failover");
         Assert.Equal(leader.Name, await Cluster.LeaderAsync());
     }
 

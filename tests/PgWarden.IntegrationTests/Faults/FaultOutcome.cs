@@ -7,6 +7,11 @@ public sealed record FaultOutcome(FaultStep Step, string What, TimeSpan Start, T
     public TimeSpan? Converge { get; init; }
     /// <summary>Acknowledged inserts first found missing on the leader after this fault.</summary>
     public int Lost { get; init; }
+    /// <summary>
+    /// Commits PostgreSQL returned with "canceling wait for synchronous replication" during this fault: committed on
+    /// the primary only, so not acknowledged (and not counted as lost when a failover discards them).
+    /// </summary>
+    public int Unconfirmed { get; init; }
     public int SplitBrainWindows { get; set; }
     public string? Error { get; init; }
 }

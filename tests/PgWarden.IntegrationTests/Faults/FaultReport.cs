@@ -21,7 +21,7 @@ public sealed record FaultReport(int Seed, string Mode, IReadOnlyList<FaultOutco
     {
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine(inv, $"seed {Seed}, {Mode}, {Outcomes.Count} faults in {Duration.TotalMinutes:0.0} min, {Acknowledged} acknowledged inserts, {CheckerRounds} checker rounds");
+        sb.AppendLine(inv, $"seed {Seed}, {Mode}, {Outcomes.Count} faults in {Duration.TotalMinutes:0.0} min, {Acknowledged} acknowledged inserts, {Outcomes.Sum(o => o.Unconfirmed)} unconfirmed commits (returned with 'canceling wait for synchronous replication'), {CheckerRounds} checker rounds");
         sb.AppendLine();
         sb.AppendLine("| fault | n | split-brain windows | lost acked inserts | converge p50 (s) | converge p99 (s) | max (s) | not converged |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
@@ -49,7 +49,7 @@ public sealed record FaultReport(int Seed, string Mode, IReadOnlyList<FaultOutco
         {
             var converged = o.Converge is { } c ? c.TotalSeconds.ToString("0.0 s", inv) : "NO";
             var line = $"#{o.Step.Number,3} t={o.Start.TotalSeconds,7:0.0}s {o.What}; converged {converged}" +
-                       (o.Lost > 0 ? $"; LOST {o.Lost}" : "") + (o.SplitBrainWindows > 0 ? $"; SPLIT-BRAIN {o.SplitBrainWindows}" : "") +
+                       (o.Lost > 0 ? $"; LOST {o.Lost}" : "") + $"; unconfirmed commits {o.Unconfirmed}" + (o.SplitBrainWindows > 0 ? $"; SPLIT-BRAIN {o.SplitBrainWindows}" : "") +
                        (o.Error is null ? "" : $"; error: {o.Error}");
             sb.AppendLine(line);
         }

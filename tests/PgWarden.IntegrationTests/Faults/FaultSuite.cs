@@ -52,6 +52,7 @@ public sealed class FaultSuite(Action<string> log)
             {
                 ct.ThrowIfCancellationRequested();
                 var start = checker.Elapsed;
+                var unconfirmedBefore = probes.Sum(p => p.UnconfirmedCommits);
                 string what;
                 string? error = null;
                 try { what = await injector.RunAsync(step, ct); }
@@ -74,11 +75,12 @@ public sealed class FaultSuite(Action<string> log)
                     }
                 }
                 var newlyLost = await NewlyLostAsync(cluster, probes, lost);
-                var outcome = new FaultOutcome(step, what, start, end) { Converge = converge, Lost = newlyLost, Error = error };
+                var unconfirmed = probes.Sum(p => p.UnconfirmedCommits) - unconfirmedBefore;
+                var outcome = new FaultOutcome(step, what, start, end) { Converge = converge, Lost = newlyLost, Unconfirmed = unconfirmed, Error = error };
                 outcomes.Add(outcome);
                 log($"#{step.Number,3} t={start.TotalSeconds,7:0.0}s {what}; converged " +
                     (converge is { } c ? $"{c.TotalSeconds:0.0} s" : "after repair") + (newlyLost > 0 ? $"; LOST {newlyLost}" : "") +
-                    (error is null ? "" : $"; {error}") + $"; split-brain rounds so far {checker.Violations.Count}");
+                    $"; unconfirmed commits {unconfirmed}" + (error is null ? "" : $"; {error}") + $"; split-brain rounds so far {checker.Violations.Count}");
                 await Task.Delay(step.Calm, ct);
             }
 
@@ -94,7 +96,11 @@ public sealed class FaultSuite(Action<string> log)
                 outcomes[i].SplitBrainWindows = windows.Count(w => w.From >= from && w.From < to);
             }
             foreach (var w in windows) log($"SPLIT BRAIN {w.From.TotalSeconds:0.0}-{w.To.TotalSeconds:0.0} s: {string.Join(",", w.Writable)} accepted writes");
-            if (missing.Count > 0) log($"acknowledged inserts missing on the final leader {leader.Name}: {string.Join(",", missing.Order().Take(50))}");
+            if (missing.Count > 0)
+            {
+                log($"acknowledged inserts missing on the final leader {leader.Name}: {string.Join(",", missing.Order().Take(50))}");
+                foreach (var p in probes) foreach (var (id, at) in p.AcknowledgedAt(missing)) log($"  {id} acknowledged at t={at.TotalSeconds:0.000}s (probe clock)");
+            }
             var report = new FaultReport(seed, Mode, outcomes, windows.Count, missing.Count, probes.Sum(p => (long)p.Acknowledged.Count),
                 checker.Rounds, sw.Elapsed);
             foreach (var p in probes) await p.DisposeAsync();

@@ -21,12 +21,18 @@ public sealed class WriteProbe : IAsyncDisposable
     private long _next;
     private volatile bool _syncWaitCancelled;
 
+    private int _unconfirmed;
+
+    /// <summary>The client-side limit on one INSERT: longer than any fault plus the suite's 120 s convergence deadline.</summary>
+    public const int CommitTimeoutSeconds = 150;
+
     /// <summary>
-    /// Commits PostgreSQL returned with "canceling wait for synchronous replication" (the client's 3 s command timeout
-    /// cancels a commit stuck waiting for the sync standby): committed locally but, as the server says, maybe not
-    /// replicated, so they are not counted as acknowledged.
+    /// Commits PostgreSQL returned with "canceling wait for synchronous replication": committed locally but, as the
+    /// server says, maybe not replicated, so they are not counted as acknowledged. The probe does not cancel a commit
+    /// (its command timeout outlasts every fault: a commit waiting for the synchronous standby is exactly what strict mode is about);
+    /// this only happens when the probe is stopped while a commit waits, or someone else cancels the backend.
     /// </summary>
-    public int UnconfirmedCommits { get; private set; }
+    public int UnconfirmedCommits => Volatile.Read(ref _unconfirmed);
 
     private static long s_probes;
     private readonly long _base;
@@ -101,7 +107,11 @@ public sealed class WriteProbe : IAsyncDisposable
                 }
                 var id = Interlocked.Increment(ref _next);
                 _syncWaitCancelled = false;
-                await using (var cmd = new NpgsqlCommand($"INSERT INTO {Table}(id) VALUES ($1)", conn) { CommandTimeout = 3 })
+                // Wait as long as the server makes the commit wait (CommitTimeout outlasts every fault and its
+                // convergence). A 3 s timeout used to cancel commits stuck on the sync standby while the primary was
+                // cut off; PostgreSQL then returns success with a WARNING although the row exists only on the old
+                // primary (the seed 22775 "lost" acknowledged insert).
+                await using (var cmd = new NpgsqlCommand($"INSERT INTO {Table}(id) VALUES ($1)", conn) { CommandTimeout = CommitTimeoutSeconds })
                 {
                     cmd.Parameters.AddWithValue(id);
                     await cmd.ExecuteNonQueryAsync(ct);
@@ -109,7 +119,8 @@ public sealed class WriteProbe : IAsyncDisposable
                 if (_syncWaitCancelled)
                 {
                     _syncWaitCancelled = false;
-                    UnconfirmedCommits++;
+                    Interlocked.Increment(ref _unconfirmed);
+                    LastError = $"{DateTime.UtcNow:HH:mm:ss.fff} insert {id}: commit returned with 'canceling wait for synchronous replication' (not counted as acknowledged)";
                     continue;
                 }
                 _acked[id] = _clock.Elapsed;
@@ -156,6 +167,12 @@ public sealed class WriteProbe : IAsyncDisposable
     {
         await _stop.CancelAsync();
         if (_run is not null) await _run;
+    }
+
+    /// <summary>When (probe clock) each of these ids was acknowledged, for the ids this probe acknowledged.</summary>
+    public IEnumerable<(long Id, TimeSpan At)> AcknowledgedAt(IEnumerable<long> ids)
+    {
+        foreach (var id in ids) if (_acked.TryGetValue(id, out var at)) yield return (id, at);
     }
 
     /// <summary>The longest time between two consecutive acknowledged inserts (the write outage seen by a client).</summary>

@@ -108,8 +108,24 @@ public sealed class HaDeciderTests
         // failover key on the leader (compat §5.6)
         { "switchover to a healthy named candidate: graceful demote", Input(View("node1") with { Failover = Request("node1", "node2") }, PrimaryData, Primary, peers: [Peer("node2", 5000)]), HaAction.GracefulSwitchover, "node2" },
         { "switchover without candidate: the best eligible member", Input(View("node1") with { Failover = Request("node1", null) }, PrimaryData, Primary, peers: [Peer("node2", 4000), Peer("node3", 4500)]), HaAction.GracefulSwitchover, "node3" },
-        { "switchover to an unreachable candidate: clear the key", Input(View("node1") with { Failover = Request("node1", "node2") }, PrimaryData, Primary, peers: [PeerStatus.Unreachable("node2")]), HaAction.RenewAndClearFailover, null },
-        { "switchover to a lagging candidate: clear the key", Input(View("node1") with { Failover = Request("node1", "node2") }, PrimaryData, Primary, peers: [Peer("node2", 5000 - 2_000_000)]), HaAction.RenewAndClearFailover, null },
+        { "switchover to an unreachable candidate, age unknown: clear the key", Input(View("node1") with { Failover = Request("node1", "node2") }, PrimaryData, Primary, peers: [PeerStatus.Unreachable("node2")]), HaAction.RenewAndClearFailover, null },
+        { "switchover to a lagging candidate, age unknown: clear the key", Input(View("node1") with { Failover = Request("node1", "node2") }, PrimaryData, Primary, peers: [Peer("node2", 5000 - 2_000_000)]), HaAction.RenewAndClearFailover, null },
+        // transient refusals wait for loop_wait + retry_timeout (default 10 + 10 s) from the request, then clear
+        { "switchover to a candidate whose probe timed out, 1 s old: keep it and look again", Input(View("node1") with { Failover = Request("node1", "node2") }, PrimaryData, Primary, peers: [PeerStatus.Unreachable("node2")]) with { FailoverPendingFor = TimeSpan.FromSeconds(1) }, HaAction.RenewLock, null },
+        { "switchover to a lagging candidate, 1 s old: keep it and look again", Input(View("node1") with { Failover = Request("node1", "node2") }, PrimaryData, Primary, peers: [Peer("node2", 5000 - 2_000_000)]) with { FailoverPendingFor = TimeSpan.FromSeconds(1) }, HaAction.RenewLock, null },
+        { "switchover without candidate, one member nofailover and one timed out, 1 s old: keep it", Input(View("node1", members: [RunningMember("node1"), NoFailoverMember("node2"), RunningMember("node3")]) with { Failover = Request("node1", null) }, PrimaryData, Primary, peers: [Peer("node2", 5000), PeerStatus.Unreachable("node3")]) with { FailoverPendingFor = TimeSpan.FromSeconds(1) }, HaAction.RenewLock, null },
+        { "switchover to a candidate whose probe timed out, past loop_wait + retry_timeout: clear the key", Input(View("node1") with { Failover = Request("node1", "node2") }, PrimaryData, Primary, peers: [PeerStatus.Unreachable("node2")]) with { FailoverPendingFor = TimeSpan.FromSeconds(20) }, HaAction.RenewAndClearFailover, null },
+        { "switchover to a lagging candidate, past loop_wait + retry_timeout: clear the key", Input(View("node1") with { Failover = Request("node1", "node2") }, PrimaryData, Primary, peers: [Peer("node2", 5000 - 2_000_000)]) with { FailoverPendingFor = TimeSpan.FromSeconds(25) }, HaAction.RenewAndClearFailover, null },
+        { "switchover to a timed-out candidate once it answers: graceful demote", Input(View("node1") with { Failover = Request("node1", "node2") }, PrimaryData, Primary, peers: [Peer("node2", 5000)]) with { FailoverPendingFor = TimeSpan.FromSeconds(3) }, HaAction.GracefulSwitchover, "node2" },
+        { "scheduled switchover due 2 s ago, candidate timed out: keep it", Input(View("node1") with { Failover = Request("node1", "node2", Now.AddSeconds(-2)) }, PrimaryData, Primary, peers: [PeerStatus.Unreachable("node2")]), HaAction.RenewLock, null },
+        // permanent refusals still clear at once, however young the request (Patroni)
+        { "switchover to a nofailover candidate, 1 s old: clear the key at once", Input(View("node1", members: [RunningMember("node1"), NoFailoverMember("node2"), RunningMember("node3")]) with { Failover = Request("node1", "node2") }, PrimaryData, Primary, peers: [Peer("node2", 5000)]) with { FailoverPendingFor = TimeSpan.FromSeconds(1) }, HaAction.RenewAndClearFailover, null },
+        { "switchover to an unknown member, 1 s old: clear the key at once", Input(View("node1") with { Failover = Request("node1", "node9") }, PrimaryData, Primary, peers: [Peer("node2", 5000)]) with { FailoverPendingFor = TimeSpan.FromSeconds(1) }, HaAction.RenewAndClearFailover, null },
+        { "sync mode, timed-out candidate not in /sync, 1 s old: clear the key at once", SyncInput(Request("node1", "node2"), [PeerStatus.Unreachable("node2")]) with { FailoverPendingFor = TimeSpan.FromSeconds(1) }, HaAction.RenewAndClearFailover, null },
+        { "sync mode, timed-out candidate in /sync, 1 s old: keep it", SyncInput(Request("node1", "node3"), [PeerStatus.Unreachable("node3")]) with { FailoverPendingFor = TimeSpan.FromSeconds(1) }, HaAction.RenewLock, null },
+        { "paused, no candidate, 1 s old: clear the key at once", Input(View("node1", paused: true) with { Failover = Request("node1", null) }, PrimaryData, Primary, peers: [PeerStatus.Unreachable("node2")]) with { FailoverPendingFor = TimeSpan.FromSeconds(1) }, HaAction.RenewAndClearFailover, null },
+        { "switchover to myself, 1 s old: clear the key at once", Input(View("node1") with { Failover = Request("node1", "node1") }, PrimaryData, Primary) with { FailoverPendingFor = TimeSpan.FromSeconds(1) }, HaAction.RenewAndClearFailover, null },
+        { "switchover naming another leader, 1 s old: clear the key at once", Input(View("node1") with { Failover = Request("node2", "node3") }, PrimaryData, Primary, peers: [PeerStatus.Unreachable("node3")]) with { FailoverPendingFor = TimeSpan.FromSeconds(1) }, HaAction.RenewAndClearFailover, null },
         { "switchover naming another leader: clear the key", Input(View("node1") with { Failover = Request("node2", "node3") }, PrimaryData, Primary, peers: [Peer("node3", 5000)]), HaAction.RenewAndClearFailover, null },
         { "switchover to myself: clear the key", Input(View("node1") with { Failover = Request("node1", "node1") }, PrimaryData, Primary), HaAction.RenewAndClearFailover, null },
         { "scheduled switchover far ahead: keep renewing", Input(View("node1") with { Failover = Request("node1", "node2", Now.AddMinutes(5)) }, PrimaryData, Primary, peers: [Peer("node2", 5000)]), HaAction.RenewLock, null },
@@ -151,6 +167,34 @@ public sealed class HaDeciderTests
     private static FailoverRequest Request(string? leader, string? candidate, DateTimeOffset? at = null) => new(leader, candidate, at, 7);
 
     private static PeerStatus Peer(string name, long wal) => new(name, true, false, wal, false, 1);
+
+    private static Member NoFailoverMember(string name)
+    {
+        var member = RunningMember(name);
+        return member with { Data = member.Data with { Tags = new JsonObject { ["nofailover"] = true } } };
+    }
+
+    private static readonly DynamicConfig SyncOn = new() { SynchronousMode = "on" };
+
+    /// <summary>node1 leads in synchronous mode; /sync names node3 only.</summary>
+    private static HaInput SyncInput(FailoverRequest request, IReadOnlyList<PeerStatus> peers) =>
+        Input(View("node1") with { Failover = request, Config = new VersionedConfig(SyncOn, 5, "{}"), Sync = new SyncState("node1", ["node3"], 1, 3) },
+            PrimaryData, Primary, peers: peers) with { Dynamic = SyncOn };
+
+    [Fact]
+    public void A_switchover_kept_for_a_transient_refusal_is_looked_at_again_soon_and_says_why()
+    {
+        var kept = HaDecider.Decide(Input(View("node1") with { Failover = Request("node1", "node2") }, PrimaryData, Primary,
+            peers: [PeerStatus.Unreachable("node2")]) with { FailoverPendingFor = TimeSpan.FromSeconds(1) });
+        Assert.Equal(TimeSpan.FromSeconds(0.5), kept.RecheckAfter);
+        Assert.Contains("node2: did not answer GET http://127.0.0.12:8008/patroni in time", kept.Reason);
+        Assert.Contains("1.0 s of 20 s", kept.Reason);
+
+        var dropped = HaDecider.Decide(Input(View("node1") with { Failover = Request("node1", "node2") }, PrimaryData, Primary,
+            peers: [PeerStatus.Unreachable("node2")]) with { FailoverPendingFor = TimeSpan.FromSeconds(21) });
+        Assert.Null(dropped.RecheckAfter);
+        Assert.Equal("manual failover: no healthy members found; node2: did not answer GET http://127.0.0.12:8008/patroni in time", dropped.Reason);
+    }
 
     [Theory]
     [MemberData(nameof(Rules))]
