@@ -178,7 +178,15 @@ public static class OpsCommands
                 schedule = at.ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture);
                 body["schedule"] = schedule;
             }
-            if (schedule is null && parse.GetValue(pending)) chosen = chosen.Where(m => m.Data.PendingRestart).ToList();
+            // A lowered max_connections (max_wal_senders, ...) on the leader must reach the replicas through the primary:
+            // the leader restarts first (replicas pending for that alone would only keep the old value), and replicas are
+            // looked at again after it (RestartReplicasAfterLoweredLeaderAsync).
+            var eligibleReplicas = chosen.Where(m => m.Name != view.Leader?.Name).ToList();
+            var loweredNames = schedule is null && parse.GetValue(pending) && view.LeaderMember?.Data is { } leaderData
+                && chosen.Any(m => m.Name == view.Leader?.Name) ? LoweredStandbyMinimums(leaderData) : [];
+            var lowered = loweredNames.Count > 0;
+            if (schedule is null && parse.GetValue(pending))
+                chosen = chosen.Where(m => m.Data.PendingRestart).Where(m => !lowered || m.Name == view.Leader?.Name).ToList();
             Console.Write(ClusterTable.Render(view, name, "pretty", false));
             if (chosen.Count == 0) return CtlCommands.Fail("no member to restart");
             if (!parse.GetValue(force) && !Confirm($"Are you sure you want to restart members {string.Join(", ", chosen.Select(m => m.Name))}?"))
@@ -200,9 +208,89 @@ public static class OpsCommands
                 else if (code == 409) { Console.WriteLine($"Failed: another restart is already scheduled on member {member.Name}"); failures++; }
                 else { Console.WriteLine($"Failed: restart for member {member.Name}, status code={code}, ({text})"); failures++; }
             }
+            if (lowered && failures == 0)
+            {
+                var loopWait = TimeSpan.FromSeconds(view.Config?.Value.LoopWait ?? 10);
+                failures += await RestartReplicasAfterLoweredLeaderAsync(dcs, api, body, view.Leader!.Name,
+                    view.LeaderMember?.Data.XlogLocation ?? 0, loweredNames, [.. eligibleReplicas.Select(m => m.Name)], loopWait, ct);
+            }
             return failures == 0 ? 0 : 1;
         }, ct));
         return command;
+    }
+
+    /// <summary>The parameters the leader's pending restart lowers that a standby may not run below the primary's value.</summary>
+    private static List<string> LoweredStandbyMinimums(MemberData leader) =>
+        leader.PendingRestartReason is not { } reason ? [] : [.. Postgres.PostgresParameters.StandbyMinimumParameters.Where(name =>
+            reason[name] is JsonObject change
+            && long.TryParse(change["old_value"]?.ToString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var old)
+            && long.TryParse(change["new_value"]?.ToString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var @new)
+            && @new < old)];
+
+    /// <summary>
+    /// A lowered max_connections (max_wal_senders, max_worker_processes, ...) cannot be applied on a replica before the
+    /// primary runs it: until then the replica keeps its pg_control value (the primary's old, higher one). Once a replica
+    /// has replayed past the leader's restart (its parameter-change record) its agent writes the new value and the
+    /// replica turns pending: restart it then. Patroni leaves that second command to the operator.
+    /// </summary>
+    private static async Task<int> RestartReplicasAfterLoweredLeaderAsync(IDcs dcs, MemberApi api, JsonObject body, string leaderName,
+        long leaderLsnBefore, IReadOnlyList<string> lowered, IReadOnlyList<string> replicas, TimeSpan loopWait, CancellationToken ct)
+    {
+        var failures = 0;
+        var until = DateTimeOffset.UtcNow + 2 * loopWait + TimeSpan.FromSeconds(10);
+        var view = await dcs.GetClusterAsync(ct);
+        // The leader's shutdown checkpoint and its parameter-change record at start-up move its WAL position past what
+        // it reported before the restart: the first key beyond that (the restarted leader's first 'running' key can
+        // still carry the old position, or none) is a position every replica must have replayed.
+        long leaderLsn;
+        while (view.FindMember(leaderName)?.Data is not { State: "running", XlogLocation: { } lsn } || (leaderLsn = lsn) <= leaderLsnBefore)
+        {
+            if (DateTimeOffset.UtcNow > until)
+            {
+                Console.WriteLine($"Warning: the leader {leaderName} has not reported its WAL position since its restart; " +
+                    "run 'pgwarden restart --pending' again once the replicas show a pending restart");
+                return 0;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(300), ct);
+            view = await dcs.GetClusterAsync(ct);
+        }
+        foreach (var name in replicas)
+        {
+            DateTimeOffset? caughtUpAt = null;
+            while (true)
+            {
+                var data = view.FindMember(name)?.Data;
+                if (data is null) break;
+                var replayed = data.ReplayLsn ?? data.XlogLocation;
+                var caughtUp = data is { State: "running", ReplicationState: "streaming" } && replayed >= leaderLsn;
+                if (caughtUp) caughtUpAt ??= DateTimeOffset.UtcNow;
+                // The key that first shows the replay may predate the agent's rewrite of the configuration in that same
+                // cycle: not pending a whole cycle later (the key is rewritten when pending changes) means nothing to do.
+                if (caughtUp && !data.PendingRestart && DateTimeOffset.UtcNow - caughtUpAt > loopWait + TimeSpan.FromSeconds(1)) break;
+                if (caughtUp && data.PendingRestart)
+                {
+                    Console.WriteLine($"Member {name} is pending restart once it has the leader's lowered {string.Join(", ", lowered)} " +
+                        "(a replica gets it only through the primary): restarting it after the leader");
+                    var (code, text) = await api.SendAsync(HttpMethod.Post, data, "/restart", PythonJson.Serialize(body), TimeSpan.FromMinutes(10), ct);
+                    if (code == 200)
+                    {
+                        Console.WriteLine($"Success: restart on member {name}");
+                        await WaitRunningAsync(dcs, name, TimeSpan.FromMinutes(2), ct);
+                    }
+                    else { Console.WriteLine($"Failed: restart for member {name}, status code={code}, ({text})"); failures++; }
+                    break;
+                }
+                if (DateTimeOffset.UtcNow > until)
+                {
+                    Console.WriteLine($"Warning: member {name} has not reported replaying the leader's restart within {(2 * loopWait + TimeSpan.FromSeconds(10)).TotalSeconds:0} s; " +
+                        $"check it with 'pgwarden list' and run 'pgwarden restart --pending' again if it is pending");
+                    break;
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(300), ct);
+                view = await dcs.GetClusterAsync(ct);
+            }
+        }
+        return failures;
     }
 
     /// <summary>After a restart: wait until the member key says running again (a replica also streams) before the next.</summary>

@@ -50,6 +50,9 @@ public sealed class PostgresParameters
         ("max_wal_senders", "max_wal_senders"),
     ];
 
+    /// <summary>The parameters a standby may not run below the primary's value (the primary records them in pg_control).</summary>
+    public static IReadOnlyList<string> StandbyMinimumParameters { get; } = [.. ControlDataMinimums.Select(m => m.Guc)];
+
     public SortedDictionary<string, string> Values { get; } = new(StringComparer.Ordinal);
     public List<string> Warnings { get; } = [];
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using System.Net;
 using System.Text;
@@ -209,6 +210,39 @@ public sealed class OperationsScenarioTests(OperationsCluster fixture, ITestOutp
             await Wait.UntilAsync(async () => !(await MemberKeyAsync(node.Name)).ContainsKey("pending_restart"),
                 TimeSpan.FromSeconds(10), $"no pending restart on {node.Name}");
         Assert.True(acknowledged.Count > 0);
+    }
+
+    [Fact]
+    public async Task A_lowered_max_connections_is_applied_everywhere_by_one_restart_pending_that_restarts_the_replicas_again_after_the_leader()
+    {
+        await Cluster.WaitForHealthyAsync(TimeSpan.FromSeconds(60));
+        var leaderName = (await Cluster.LeaderAsync())!;
+        var current = int.Parse(await ShowAsync(Cluster.Node(leaderName), "max_connections"), CultureInfo.InvariantCulture);
+        var lowered = (current - 10).ToString(CultureInfo.InvariantCulture);
+
+        var sw = Stopwatch.StartNew();
+        var (code, text) = Ctl("edit-config", "--force", "-p", $"max_connections={lowered}");
+        Assert.True(code == 0, text);
+        // Only the leader is pending: a replica keeps the value the primary recorded in its pg_control.
+        await Wait.UntilAsync(async () => (await MemberKeyAsync(leaderName))["pending_restart"]?.GetValue<bool>() == true,
+            TimeSpan.FromSeconds(20), $"pending_restart in the leader {leaderName}'s member key");
+
+        // The leader first (a replica cannot run below the primary's value), then each replica once it has replayed the
+        // leader's restart and turned pending.
+        (code, text) = Ctl("restart", "itops", "--pending", "--force");
+        Assert.True(code == 0, text);
+        var successes = text.Split('\n').Where(l => l.StartsWith("Success: restart on member", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, successes.Count);
+        Assert.EndsWith(leaderName, successes[0].Trim());
+        foreach (var replica in Cluster.Nodes.Where(n => n.Name != leaderName))
+            Assert.Contains($"Member {replica.Name} is pending restart once it has the leader's lowered max_connections", text);
+        foreach (var node in Cluster.Nodes)
+            await Wait.UntilAsync(async () => await ShowAsync(node, "max_connections") == lowered, TimeSpan.FromSeconds(30), $"max_connections {lowered} on {node.Name}");
+        foreach (var node in Cluster.Nodes)
+            await Wait.UntilAsync(async () => !(await MemberKeyAsync(node.Name)).ContainsKey("pending_restart"),
+                TimeSpan.FromSeconds(20), $"no pending restart on {node.Name}");
+        output.WriteLine($"max_connections {current} -> {lowered}: edit to every node running it and none pending {sw.Elapsed.TotalSeconds:F1} s");
+        Assert.Equal(leaderName, await Cluster.LeaderAsync());
     }
 
     [Fact]
