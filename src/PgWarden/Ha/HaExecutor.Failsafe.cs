@@ -74,7 +74,4 @@ internal sealed partial class HaExecutor
         }
         return outcome;
     }
-
-    /// <summary>Set when an action rewrote the data directory: the loop must re-read pg_controldata.</summary>
-    private bool _dataDirChanged;
 }

@@ -40,7 +40,6 @@ internal sealed partial class HaExecutor
         }
         FailoverLog.Rewound(log, leader, result.Message, time.GetElapsedTime(started).TotalSeconds);
         state.RewindFailure = null;
-        _dataDirChanged = true;
         ReleaseActionState("stopped", "replica");
         await StartAsync(UpstreamOf(view, leader), ct);
     }
@@ -65,7 +64,6 @@ internal sealed partial class HaExecutor
         }
         FailoverLog.Reinitializing(log, leader);
         state.RewindFailure = null;
-        _dataDirChanged = true;
         await CloneAsync(input.View!, leader, ct);
     }
 

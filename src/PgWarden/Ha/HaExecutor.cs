@@ -419,12 +419,6 @@ internal sealed partial class HaExecutor
         }
     }
 
-    public bool TakeDataDirChanged()
-    {
-        var changed = _dataDirChanged;
-        _dataDirChanged = false;
-        return changed;
-    }
 
     /// <summary>
     /// The fence: the loop could not renew in time. Stop accepting writes now (immediate stop, SIGKILL fallback);

@@ -26,7 +26,6 @@ public sealed class HaLoop
     private readonly HaExecutor _executor;
     private readonly NodeOperations _operations;
     private readonly SemaphoreSlim _wake = new(0, 1);
-    private DataDirectoryInfo? _dataDirWhileRunning;
     private readonly StreamedTimeline _streamedTimeline = new();
 
     private readonly PostmasterHealth? _health;
@@ -370,14 +369,11 @@ public sealed class HaLoop
 
         var alive = _pg.IsPostmasterAlive();
         var probe = alive && await _pg.ProbeAsync(ct) is { } p ? _streamedTimeline.Apply(p) : null;
-        // pg_controldata is a process spawn: while the server runs, what it says does not change under us.
-        var data = alive && probe is not null && _dataDirWhileRunning is { HasData: true }
-            ? _dataDirWhileRunning
-            : _pg.InspectDataDirectory();
-        _dataDirWhileRunning = alive && probe is not null ? data : null;
+        // Not kept while the server runs: a replica's pg_control changes when it replays the primary's parameter change
+        // (a lowered max_connections), and a stale copy made the agent want the old value back. InspectDataDirectory
+        // spawns pg_controldata only when global/pg_control changed.
+        var data = _pg.InspectDataDirectory();
         if (data.HasData) State.SystemIdentifier = data.SystemIdentifier;
-
-        if (_executor.TakeDataDirChanged()) _dataDirWhileRunning = null;
         State.Probe = probe;
         State.ObservePostgres(alive, probe, data.HasData);
 
