@@ -70,6 +70,15 @@ public sealed class LabDemo(TextWriter output)
     private async Task<StepResult> ClusterUpAsync(CancellationToken ct)
     {
         Say("Every node runs, one holds the leader lock, the others stream from it.");
+        // Right after a previous demo (whose last restart was the leader's) a replica may still be reconnecting: its
+        // WAL receiver retries every 5 s (wal_retrieve_retry_interval). Wait for that, not for anything longer.
+        static bool Ready(ClusterView v) => v.Leader is not null
+            && v.Members.Where(m => m.Name != v.Leader.Name).All(m => m.Data.ReplicationState == "streaming");
+        if (!Ready(await ClusterAsync(ct)))
+        {
+            Say("Waiting (at most 15 s) for every replica to stream ...");
+            await WaitForAsync(async () => Ready(await ClusterAsync(ct)), TimeSpan.FromSeconds(15), ct);
+        }
         await RunCommandAsync(["list", "-c", state.Nodes[0].ConfigPath], ct);
         var view = await ClusterAsync(ct);
         var replicas = view.Members.Where(m => m.Name != view.Leader?.Name).ToList();
