@@ -49,6 +49,8 @@ public sealed class HaLoop
         _log = log;
         _badValues = new DcsValueProblemLog(log);
         State = new HaRuntimeState { Dynamic = initialDynamic };
+        // A promotion in the middle of a cycle must not wait for the cycle's end to be fenced.
+        State.FenceInputsChanged += NudgeFence;
         _executor = new HaExecutor(config, dcs, pg, board, time, log, State, _safety);
         Callbacks = new CallbackRunner(config.Postgresql.Callbacks, config.Scope, log, CallbackRunner.DefaultTimeLimit);
         _operations = new NodeOperations(config, dcs, pg, board, time, log, State, Operations, Callbacks);
@@ -103,8 +105,9 @@ public sealed class HaLoop
     {
         while (!ct.IsCancellationRequested)
         {
-            // Not the leader: nothing to fence until a cycle changes that, and every cycle ends with a nudge. The
-            // leader keeps a timer (at most a second, so a lock lost in the store between cycles is seen).
+            // Not the leader: nothing to fence until the role or the last renewal changes (either nudges the task,
+            // and so does the end of every cycle). The leader keeps a timer (at most a second, so a lock lost in the
+            // store between cycles is seen).
             using (var nap = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
                 var nudged = Volatile.Read(ref _fenceNudge).Task;

@@ -12,7 +12,22 @@ internal sealed class HaRuntimeState
     public DateTimeOffset? DcsLastSeen { get; set; }
     public DateTimeOffset? LastLeaderRenewal { get; set; }
     /// <summary>Monotonic timestamp (TimeProvider.GetTimestamp) taken just before our last successful acquire/renewal.</summary>
-    public long? RenewedAtTimestamp { get; set; }
+    public long? RenewedAtTimestamp
+    {
+        get => _renewedAtTimestamp;
+        set
+        {
+            var changed = _renewedAtTimestamp != value;
+            _renewedAtTimestamp = value;
+            if (changed) FenceInputsChanged?.Invoke();
+        }
+    }
+
+    private long? _renewedAtTimestamp;
+    private string _role = "uninitialized";
+
+    /// <summary>Raised when the role or the last renewal changes: what the fence task decides on (it sleeps otherwise).</summary>
+    public event Action? FenceInputsChanged;
     /// <summary>Monotonic timestamp since when the postmaster is alive but unhealthy.</summary>
     public long? UnhealthySince { get; set; }
     /// <summary>Monotonic timestamp since when PostgreSQL is down while we hold the lock.</summary>
@@ -43,7 +58,16 @@ internal sealed class HaRuntimeState
     public PostgresProbe? Probe { get; set; }
     public string? SystemIdentifier { get; set; }
     public string PgState { get; set; } = "stopped";
-    public string Role { get; set; } = "uninitialized";
+    public string Role
+    {
+        get => _role;
+        set
+        {
+            var changed = _role != value;
+            _role = value;
+            if (changed) FenceInputsChanged?.Invoke();
+        }
+    }
     public string? LastDecision { get; set; }
     /// <summary>The last decision asked for an early next cycle (a pending switchover re-checked); null: loop_wait.</summary>
     public TimeSpan? RecheckAfter { get; set; }
