@@ -256,6 +256,8 @@ public static class OpsCommands
         }
         foreach (var name in replicas)
         {
+            // Each replica gets at least a cycle of its own, however long the previous one's restart took.
+            var replicaUntil = until > DateTimeOffset.UtcNow + loopWait + TimeSpan.FromSeconds(2) ? until : DateTimeOffset.UtcNow + loopWait + TimeSpan.FromSeconds(2);
             DateTimeOffset? caughtUpAt = null;
             while (true)
             {
@@ -280,9 +282,9 @@ public static class OpsCommands
                     else { Console.WriteLine($"Failed: restart for member {name}, status code={code}, ({text})"); failures++; }
                     break;
                 }
-                if (DateTimeOffset.UtcNow > until)
+                if (DateTimeOffset.UtcNow > replicaUntil)
                 {
-                    Console.WriteLine($"Warning: member {name} has not reported replaying the leader's restart within {(2 * loopWait + TimeSpan.FromSeconds(10)).TotalSeconds:0} s; " +
+                    Console.WriteLine($"Warning: member {name} has not reported replaying the leader's restart in time; " +
                         $"check it with 'pgwarden list' and run 'pgwarden restart --pending' again if it is pending");
                     break;
                 }

@@ -29,7 +29,6 @@ public sealed class PostmasterMonitor
     private bool? _connectionOk;
     private bool _wasRunning;
     private bool? _lastVerdict;
-    private int? _runningPid;
 
     public PostmasterMonitor(PostgresInstance postgres, PostmasterHealth health, TimeProvider time, ILogger logger)
         : this(postgres?.DataDir ?? throw new ArgumentNullException(nameof(postgres)), postgres.CanConnectAsync, health, time, logger)
@@ -81,7 +80,6 @@ public sealed class PostmasterMonitor
             _lastVerdict = healthy;
             died = _wasRunning && !running;
             _wasRunning = running;
-            _runningPid = pid;
         }
         if (logFlip) _logger.LogInformation("Postmaster health: {Verdict}", healthy ? "healthy" : "unhealthy");
         if (flipped) HealthChanged?.Invoke(this, healthy);
