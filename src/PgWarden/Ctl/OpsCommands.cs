@@ -157,7 +157,7 @@ public static class OpsCommands
         var pending = new Option<bool>("--pending") { Description = "Restart only members with a pending restart" };
         var timeout = new Option<string?>("--timeout") { Description = "Start timeout for the restart (seconds)" };
         var force = new Option<bool>("--force") { Description = "Do not ask; with --scheduled, replace an existing scheduled restart" };
-        var command = new Command("restart", "Restart PostgreSQL on members, one at a time, replicas before the leader")
+        var command = new Command("restart", "Restart PostgreSQL on members, one at a time, replicas before the leader (with --pending, after the leader when it lowers max_connections or another value a replica may not run below)")
             { cluster, members, ConfigFile, DcsUrl, CtlContext.InsecureOption, role, any, scheduled, pgVersion, pending, timeout, force };
         command.SetAction(async (parse, ct) => await WithDcsAsync(parse, parse.GetValue(cluster), async (dcs, name, context) =>
         {

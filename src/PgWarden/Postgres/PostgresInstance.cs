@@ -63,23 +63,25 @@ public sealed class PostgresInstance : IPostgresInstance, IAsyncDisposable
         var control = new FileInfo(Path.Combine(DataDir, "global", "pg_control"));
         var stamp = control.Exists ? (control.LastWriteTimeUtc, control.Length) : default;
         if (control.Exists && Volatile.Read(ref _controlDataCache) is { } cached && cached.Stamp == stamp)
-            return PgControlData.ToDataDirectoryInfo(cached.Text, standby);
+            return cached.Info with { IsStandbyConfigured = standby };
         var readAt = DateTime.UtcNow;
         var result = _runner.Run("pg_controldata", [DataDir], TimeSpan.FromSeconds(10), CEnvironment);
-        Volatile.Write(ref _controlDataCache, control.Exists && result.Succeeded && readAt - stamp.LastWriteTimeUtc > TimeSpan.FromSeconds(1)
-            ? new ControlDataOutput(stamp, result.StdOut)
-            : null);
         if (!result.Succeeded)
         {
+            Volatile.Write(ref _controlDataCache, null);
             _logger.LogWarning("pg_controldata {DataDir} failed ({Code}): {Error}", DataDir, result.ExitCode, result.StdErr.Trim());
             return new DataDirectoryInfo { HasData = true, IsStandbyConfigured = standby };
         }
-        return PgControlData.ToDataDirectoryInfo(result.StdOut, standby);
+        var info = PgControlData.ToDataDirectoryInfo(result.StdOut, standby);
+        Volatile.Write(ref _controlDataCache, control.Exists && readAt - stamp.LastWriteTimeUtc > TimeSpan.FromSeconds(1)
+            ? new ControlDataSnapshot(stamp, info)
+            : null);
+        return info;
     }
 
-    private ControlDataOutput? _controlDataCache;
+    private ControlDataSnapshot? _controlDataCache;
 
-    private sealed record ControlDataOutput((DateTime LastWriteTimeUtc, long Length) Stamp, string Text);
+    private sealed record ControlDataSnapshot((DateTime LastWriteTimeUtc, long Length) Stamp, DataDirectoryInfo Info);
 
     public bool IsPostmasterAlive() => PostmasterPid() is not null;
 

@@ -26,13 +26,7 @@ public sealed class HaDeciderSafetyTests
     private static readonly DynamicConfig Strict = new() { SynchronousMode = "on", SynchronousModeStrict = true };
     private static readonly DynamicConfig Failsafe = new() { FailsafeMode = true };
 
-    private static Member M(string name) => new(name, new MemberData
-    {
-        ConnUrl = $"postgres://127.0.0.1{name[^1]}:5432/postgres",
-        ApiUrl = $"http://127.0.0.1{name[^1]}:8008/patroni",
-        State = "running",
-        Role = "replica",
-    }, 1, 1);
+    private static Member M(string name) => TestMembers.Running(name);
 
     private static ClusterView View(string? leader = null, SyncState? sync = null, IReadOnlyDictionary<string, string>? failsafe = null,
         FailoverRequest? failover = null) => new()

@@ -22,14 +22,7 @@ public sealed class HaDeciderTests
     private static readonly PostgresProbe Standby = new() { InRecovery = true, ServerVersion = 150018, Timeline = 1, ReceiveLsn = 5000, ReplayLsn = 5000, ReplicationState = "streaming" };
     private static readonly PostgresProbe LaggingStandby = Standby with { ReceiveLsn = 100, ReplayLsn = 100 };
 
-    private static Member RunningMember(string name, bool clonefrom = false) => new(name, new MemberData
-    {
-        ConnUrl = $"postgres://127.0.0.{10 + name[^1] - '0'}:5432/postgres",
-        ApiUrl = $"http://127.0.0.{10 + name[^1] - '0'}:8008/patroni",
-        State = "running",
-        Role = "replica",
-        Tags = clonefrom ? new JsonObject { ["clonefrom"] = true } : null,
-    }, 1, 1);
+    private static Member RunningMember(string name, bool clonefrom = false) => TestMembers.Running(name, clonefrom);
 
     private static ClusterView View(string? leader = null, string? initialize = Sysid, bool paused = false, long? optime = null, IReadOnlyList<HistoryEntry>? history = null, params Member[] members) => new()
     {

@@ -13,13 +13,7 @@ public sealed class SwitchoverCandidatesTests
         Members = [Member("node1"), Member("node2")],
     };
 
-    private static Member Member(string name) => new(name, new MemberData
-    {
-        ApiUrl = $"http://127.0.0.{10 + name[^1] - '0'}:8008/patroni",
-        ConnUrl = $"postgres://127.0.0.{10 + name[^1] - '0'}:5432/postgres",
-        State = "running",
-        Role = "replica",
-    }, 1, 1);
+    private static Member Member(string name) => TestMembers.Running(name);
 
     public static TheoryData<string, PeerStatus, bool, bool, string> Verdicts() => new()
     {
